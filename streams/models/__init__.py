@@ -1,0 +1,1 @@
+"""Typed records of every topic (pydantic). Each record carries a ``schema_version``."""

@@ -1,0 +1,113 @@
+"""The one settings object. Every piece of configuration is read here, from ``STREAMS_*`` env vars.
+
+Faust's own settings are derived from it (see ``streams.app``); Faust is never allowed to read
+unprefixed environment variables on its own.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+KAFKA_VERSION = "4.1.2"
+
+
+def default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "streams"
+
+
+class Settings(BaseSettings):
+    """Configuration of a worker and of the ``streams`` commands.
+
+    Each field is read from ``STREAMS_<FIELD NAME>`` (upper case); ``OPENAI_API_KEY`` is also
+    accepted for the API key, as every OpenAI tool does.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="STREAMS_",
+        env_file=None,
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
+    )
+
+    # --- Kafka -------------------------------------------------------------------------
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092",
+        description="Comma-separated host:port list of the Kafka brokers.",
+    )
+    app_id: str = Field(
+        "streams-moderation",
+        description="Faust app id: the consumer group and the prefix of internal topics.",
+    )
+    topic_partitions: int = Field(6, ge=1, description="Partitions of topics the app creates.")
+    topic_replication_factor: int = Field(1, ge=1)
+
+    # --- topics ------------------------------------------------------------------------
+    topic_raw: str = Field("statuses.raw", description="Mastodon statuses to score.")
+    topic_scored: str = Field("statuses.scored", description="One scored record per status.")
+    topic_dlq: str = Field("statuses.dlq", description="Records that could not be processed.")
+    topic_corrections: str = Field("moderation.corrections")
+    topic_training: str = Field("training.examples")
+
+    # --- mirror (copy one topic to another: replays, migrations, smoke tests) ------------
+    mirror_source_topic: str | None = Field(
+        None, description="When set with mirror_target_topic, the worker copies this topic."
+    )
+    mirror_target_topic: str | None = None
+
+    # --- worker ------------------------------------------------------------------------
+    web_host: str = Field("127.0.0.1", description="Interface of the worker's web server.")
+    web_port: int = Field(6066, ge=0, le=65535, description="Port of /metrics and the API.")
+    data_dir: Path = Field(
+        Path("data"), description="Where the worker keeps local state (tables, JSONL sink)."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    broker_commit_interval_s: float = Field(
+        1.0, gt=0, description="How often consumed offsets are committed."
+    )
+
+    # --- LLM ---------------------------------------------------------------------------
+    openai_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("STREAMS_OPENAI_API_KEY", "OPENAI_API_KEY"),
+        description="API key of the OpenAI-compatible endpoint; without one the lexicon backend "
+        "is used.",
+    )
+    openai_base_url: str | None = Field(
+        None, description="Base URL of an OpenAI-compatible endpoint (vLLM, Ollama, LiteLLM)."
+    )
+    openai_model: str = "gpt-4o-mini"
+
+    # --- local Kafka launcher ------------------------------------------------------------
+    kafka_version: str = Field(KAFKA_VERSION, description="Apache Kafka version the launcher runs.")
+    cache_dir: Path = Field(
+        default_factory=default_cache_dir,
+        description="Where the launcher keeps Kafka jars and its state (outside the repository).",
+    )
+    kafka_port: int = Field(9092, ge=0, le=65535, description="Port of `streams kafka up`.")
+    kafka_start_timeout_s: float = Field(90.0, gt=0)
+    kafka_heap: str = Field("512m", description="Maximum Java heap of the launched broker.")
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _strip_scheme(cls, value: str) -> str:
+        # Accept the kafka:// form Faust users are used to, store the plain list.
+        hosts = [h.strip().removeprefix("kafka://") for h in value.split(",") if h.strip()]
+        if not hosts:
+            raise ValueError("set at least one host:port, e.g. STREAMS_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092")
+        return ",".join(hosts)
+
+    @property
+    def faust_broker_url(self) -> str:
+        return ";".join(f"kafka://{h}" for h in self.kafka_bootstrap_servers.split(","))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read from the environment once."""
+    return Settings()
