@@ -1,0 +1,423 @@
+"""Mastodon's Status entity as the raw topic carries it, and the text of a status to score.
+
+Pure: no Kafka. ``parse_raw_record`` turns one raw record (key, value bytes) into either a
+``StatusToScore`` or a ``StatusDeleted``, or raises ``RawRecordError`` (an ``InvalidRecordError``)
+with a reason code and a short message.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from html.parser import HTMLParser
+from typing import Annotated, Any, Final
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from streams.errors import InvalidRecordError
+
+#: Deepest JSON nesting accepted. A Mastodon status nests about six levels (a boost adds two);
+#: the cap keeps hostile input from reaching the recursion limits of json and pydantic.
+MAX_JSON_DEPTH: Final = 64
+
+#: Keys an id-only deletion record may carry besides ``id``.
+DELETION_MARKERS: Final = frozenset({"deleted", "event"})
+
+# Printable ASCII without spaces: the id becomes the Kafka key, a header value and a log field.
+_ID_PATTERN: Final = r"^[!-~]{1,128}$"
+_ID: Final = re.compile(_ID_PATTERN)
+StatusId = Annotated[str, Field(pattern=_ID_PATTERN, strict=True)]
+
+
+def _none_to_empty_str(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _none_to_empty_list(value: Any) -> Any:
+    return [] if value is None else value
+
+
+def _blank_to_none(value: Any) -> Any:
+    # Some servers send "" for an undetected language; it means the same as null.
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+_Lenient = ConfigDict(extra="ignore", frozen=True)
+
+
+class Account(BaseModel):
+    """The author of a status (only what logs and moderators need)."""
+
+    model_config = _Lenient
+
+    id: StatusId
+    acct: str = ""
+    username: str = ""
+    url: str | None = None
+    bot: bool = False
+
+
+class MediaAttachment(BaseModel):
+    """A media attachment; its ``description`` is the alt text, which is scored too."""
+
+    model_config = _Lenient
+
+    id: str | None = None
+    type: str | None = None
+    description: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+
+
+class PollOption(BaseModel):
+    model_config = _Lenient
+
+    title: str = ""
+
+
+class Poll(BaseModel):
+    """A poll; its option titles are text the author wrote, so they are scored too."""
+
+    model_config = _Lenient
+
+    options: Annotated[list[PollOption], BeforeValidator(_none_to_empty_list)] = []
+
+
+class Status(BaseModel):
+    """A Mastodon Status as its REST and streaming APIs return it.
+
+    Reads what scoring needs and ignores every other field, so new Mastodon versions and other
+    servers' extensions never make a record invalid.
+    """
+
+    model_config = ConfigDict(
+        extra="ignore", frozen=True, json_schema_extra={"additionalProperties": True}
+    )
+
+    id: StatusId = Field(description="Status id (a string, usually digits); the record key.")
+    created_at: datetime | None = None
+    edited_at: datetime | None = Field(None, description="Set when the status was edited.")
+    content: Annotated[str, BeforeValidator(_none_to_empty_str)] = Field(
+        "", description="HTML body."
+    )
+    spoiler_text: Annotated[str, BeforeValidator(_none_to_empty_str)] = Field(
+        "", description="Content warning shown before the body."
+    )
+    language: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+    reblog: Status | None = Field(None, description="The boosted status, for a boost.")
+    media_attachments: Annotated[
+        list[MediaAttachment], BeforeValidator(_none_to_empty_list)
+    ] = []
+    poll: Poll | None = None
+    account: Account | None = None
+    url: str | None = None
+    uri: str | None = None
+    visibility: str | None = None
+    sensitive: bool = False
+
+
+def scoring_target(status: Status) -> Status:
+    """The status to score: the boosted one for a boost, else ``status`` itself."""
+    # Mastodon never boosts a boost, but following the chain costs nothing and is safe.
+    while status.reblog is not None:
+        status = status.reblog
+    return status
+
+
+# --- HTML to text ----------------------------------------------------------------------
+
+_BLOCKS: Final = frozenset(
+    {"p", "div", "blockquote", "pre", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6"}
+)
+_VOID: Final = frozenset({"br", "img", "hr", "wbr", "input", "meta", "link", "source"})
+_NEVER_SHOWN: Final = frozenset({"script", "style", "template", "head", "title"})
+_WHITESPACE = re.compile(r"\s+")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+class _TextRenderer(HTMLParser):
+    """Renders Mastodon's status HTML the way its web UI shows it, as plain text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        # Open elements: (tag, hidden, ellipsis). Kept to match end tags of sloppy remote HTML.
+        self._open: list[tuple[str, bool, bool]] = []
+
+    @property
+    def _hidden(self) -> bool:
+        return any(hidden for _, hidden, _ in self._open)
+
+    @property
+    def _in_pre(self) -> bool:
+        return any(tag == "pre" for tag, _, _ in self._open)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br":
+            if not self._hidden:
+                self.parts.append("\n")
+            return
+        if not self._hidden:
+            if tag in _BLOCKS:
+                self.parts.append("\n\n")
+            elif tag == "li":
+                self.parts.append("\n")
+        if tag in _VOID:
+            return
+        classes = (dict(attrs).get("class") or "").split()
+        hidden = "invisible" in classes or tag in _NEVER_SHOWN
+        self._open.append((tag, hidden, "ellipsis" in classes))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _BLOCKS and not self._hidden:
+            self.parts.append("\n\n")
+        if not any(open_tag == tag for open_tag, _, _ in self._open):
+            return  # a stray end tag: browsers ignore it too
+        while self._open:
+            open_tag, hidden, ellipsis = self._open.pop()
+            if ellipsis and not hidden and not self._hidden:
+                # Mastodon's CSS draws a "…" after a shortened link's visible part.
+                self.parts.append("…")
+            if open_tag == tag:
+                return
+
+    def handle_data(self, data: str) -> None:
+        if self._hidden:
+            return
+        if self._in_pre:
+            lines = data.split("\n")
+            self.parts.append("\n".join(_WHITESPACE.sub(" ", line) for line in lines))
+        else:
+            self.parts.append(_WHITESPACE.sub(" ", data))
+
+
+def html_to_text(html: str) -> str:
+    """Plain text of a status's HTML ``content``, as a person reads it in Mastodon's web UI.
+
+    Entities are decoded, ``<br>`` becomes a newline, paragraphs are separated by a blank line,
+    links show their visible text (``invisible`` parts dropped, ``ellipsis`` parts end in "…"),
+    and mentions and hashtags read as ``@user`` and ``#tag``.
+    """
+    renderer = _TextRenderer()
+    renderer.feed(html)
+    renderer.close()
+    text = "".join(renderer.parts)
+    text = re.sub(r"[ \t]*\n[ \t]*", "\n", text)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    text = re.sub(r" {2,}", " ", text)
+    return text.strip()
+
+
+def status_text(status: Status) -> str:
+    """The text to score for ``status`` (pass the ``scoring_target`` of a boost).
+
+    Sections, separated by a blank line: ``Content warning: <spoiler text>``, the body, one
+    ``Poll option: <title>`` line per option, one ``Alt text: <description>`` line per media
+    attachment that has one. Empty sections are left out; the result may be "".
+    """
+    sections: list[str] = []
+    warning = _clean_line(status.spoiler_text)
+    if warning:
+        sections.append(f"Content warning: {warning}")
+    body = html_to_text(status.content)
+    if body:
+        sections.append(body)
+    options = [_clean_line(o.title) for o in status.poll.options] if status.poll else []
+    if any(options):
+        sections.append("\n".join(f"Poll option: {o}" for o in options if o))
+    alts = [_clean_line(m.description or "") for m in status.media_attachments]
+    if any(alts):
+        sections.append("\n".join(f"Alt text: {a}" for a in alts if a))
+    # A lone surrogate (from a "\ud800" JSON escape) cannot be encoded to UTF-8 downstream.
+    return _SURROGATE.sub("\ufffd", "\n\n".join(sections))
+
+
+def _clean_line(text: str) -> str:
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+# --- raw records -----------------------------------------------------------------------
+
+
+class RawRecordError(InvalidRecordError):
+    """A raw record is unusable. ``code`` is its dead-letter reason, e.g. ``invalid_json``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class StatusToScore:
+    """A status to score, keyed by ``status_id`` (for a boost: the boosted status's id, and
+    ``boosted_by`` is the boost's own id)."""
+
+    status_id: str
+    text: str
+    language: str | None
+    edited: bool
+    status: Status
+    boosted_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusDeleted:
+    """A status was deleted: its scores and cached text should be dropped."""
+
+    status_id: str
+
+
+ParsedRaw = StatusToScore | StatusDeleted
+
+
+class _Rejected(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise _Rejected(f"{name} is not a JSON number")
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise _Rejected(f"number {literal[:40]} is out of range")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _Rejected(f"duplicate key {key[:40]!r}")
+        result[key] = value
+    return result
+
+
+def _too_deep(value: Any) -> bool:
+    # Iterative, so the check itself cannot overflow the stack.
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _json_type(value: Any) -> str:
+    names = {list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+def load_json_object(value: bytes) -> dict[str, Any]:
+    """Decode ``value`` as one JSON object, strictly, or raise ``RawRecordError``.
+
+    Rejects invalid UTF-8, NaN/Infinity and out-of-range numbers, duplicate keys, and nesting
+    deeper than ``MAX_JSON_DEPTH``.
+    """
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RawRecordError("invalid_utf8", f"value is not UTF-8 (byte {exc.start})") from None
+    try:
+        data = json.loads(
+            text,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_unique_keys,
+        )
+    except json.JSONDecodeError as exc:
+        raise RawRecordError("invalid_json", f"invalid JSON: {exc.msg} at {exc.pos}") from None
+    except RecursionError:
+        raise RawRecordError("too_deep", f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as exc:  # ours, or an integer longer than Python converts
+        raise RawRecordError("invalid_json", f"invalid JSON: {str(exc)[:100]}") from None
+    if not isinstance(data, dict):
+        raise RawRecordError("not_an_object", f"value is a JSON {_json_type(data)}, not an object")
+    if _too_deep(data):
+        raise RawRecordError("too_deep", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return data
+
+
+def _valid_id(value: Any) -> bool:
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
+def _deletion_id(data: dict[str, Any]) -> str | None:
+    """The id if ``data`` is a deletion record, else None."""
+    marked = data.get("deleted") is True or data.get("event") == "delete"
+    id_only = set(data) <= {"id"} | DELETION_MARKERS
+    if not marked and not id_only:
+        return None
+    if not marked and set(data) & DELETION_MARKERS:
+        raise RawRecordError("invalid_deletion", "id-only record with a marker that is no deletion")
+    if not _valid_id(data.get("id")):
+        raise RawRecordError("invalid_deletion", "deletion record has no valid string id")
+    return str(data["id"])
+
+
+def _validation_message(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "record"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"field {where}: {first['msg']}{more}"
+
+
+def parse_raw_record(key: bytes | None, value: bytes | None) -> ParsedRaw:
+    """Parse one record of the raw topic.
+
+    * A tombstone (value None or empty) deletes the status named by the key.
+    * A JSON object with only ``id`` (and optionally ``deleted``/``event`` markers), or one
+      marked ``"deleted": true`` or ``"event": "delete"``, deletes that id.
+    * Anything else must be a Status; a boost is scored as the status it boosts, keyed by the
+      boosted id.
+
+    The id in the value is the truth: a key, unless absent or empty, must equal it.
+    Raises ``RawRecordError`` (an ``InvalidRecordError``) with a code and a short reason.
+    """
+    key_text = _decode_key(key)
+    if not value:
+        if key_text is None or not _valid_id(key_text):
+            raise RawRecordError("invalid_key", "tombstone without a valid status id as key")
+        return StatusDeleted(status_id=key_text)
+    data = load_json_object(value)
+    if "id" not in data:
+        raise RawRecordError("missing_id", "record has no id")
+    deleted_id = _deletion_id(data)
+    if deleted_id is not None:
+        _check_key(key_text, deleted_id)
+        return StatusDeleted(status_id=deleted_id)
+    try:
+        status = Status.model_validate(data)
+    except ValidationError as exc:
+        raise RawRecordError("invalid_field", _validation_message(exc)) from None
+    _check_key(key_text, status.id)
+    target = scoring_target(status)
+    return StatusToScore(
+        status_id=target.id,
+        text=status_text(target),
+        language=target.language,
+        edited=target.edited_at is not None,
+        status=target,
+        boosted_by=status.id if target is not status else None,
+    )
+
+
+def _decode_key(key: bytes | None) -> str | None:
+    if not key:
+        return None  # no key, or an empty one: the value's id decides
+    try:
+        return key.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RawRecordError("invalid_key", "key is not UTF-8") from None
+
+
+def _check_key(key_text: str | None, status_id: str) -> None:
+    if key_text is not None and key_text != status_id:
+        raise RawRecordError(
+            "key_mismatch", f"key {key_text[:40]!r} does not match id {status_id!r}"
+        )
