@@ -99,7 +99,9 @@ class Settings(BaseSettings):
         # Accept the kafka:// form Faust users are used to, store the plain list.
         hosts = [h.strip().removeprefix("kafka://") for h in value.split(",") if h.strip()]
         if not hosts:
-            raise ValueError("set at least one host:port, e.g. STREAMS_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092")
+            raise ValueError(
+                "set at least one host:port, e.g. STREAMS_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092"
+            )
         return ",".join(hosts)
 
     @property

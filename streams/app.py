@@ -1,0 +1,53 @@
+"""The Faust app: built from the settings object, with every agent and command registered.
+
+``streams worker`` (the console script) and ``faust -A streams.app worker`` both load ``app``
+from here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from streams import __version__
+from streams.agents import mirror
+from streams.commands import kafka as kafka_commands
+from streams.settings import Settings, get_settings
+
+
+def faust_options(settings: Settings) -> dict[str, Any]:
+    """Faust's settings, derived from ours and nothing else."""
+    return {
+        "broker": settings.faust_broker_url,
+        # An empty env: Faust must not read unprefixed variables (BROKER_URL, WEB_PORT, ...)
+        # behind the settings object's back.
+        "env": {},
+        "version": 1,
+        "store": "memory://",
+        "autodiscover": False,
+        "datadir": str(settings.data_dir / "faust"),
+        "web_enabled": True,
+        "web_host": settings.web_host,
+        "web_port": settings.web_port,
+        "web_bind": settings.web_host,
+        "topic_partitions": settings.topic_partitions,
+        "topic_replication_factor": settings.topic_replication_factor,
+        "broker_commit_interval": settings.broker_commit_interval_s,
+        "consumer_auto_offset_reset": "earliest",
+        "producer_acks": -1,
+        "broker_client_id": f"{settings.app_id}-{__version__}",
+    }
+
+
+def create_app(settings: Settings) -> faust.App:
+    """A Faust app with this project's agents and commands."""
+    # Faust keeps its version directory under data_dir and will not create the parents.
+    (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
+    app = faust.App(settings.app_id, **faust_options(settings))
+    mirror.register(app, settings)
+    kafka_commands.register(app, settings)
+    return app
+
+
+app = create_app(get_settings())

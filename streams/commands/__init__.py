@@ -1,0 +1,1 @@
+"""``streams`` subcommands. Each module has a ``register(app, settings)``."""

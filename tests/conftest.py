@@ -1,0 +1,74 @@
+"""Shared fixtures: a real Kafka broker once per session, unique names per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from streams import kafka_launcher
+from streams.settings import KAFKA_VERSION, Settings
+
+
+def _docker_engine_answers() -> bool:
+    try:
+        import docker
+
+        client = docker.from_env(timeout=3)
+        client.ping()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """A real broker: KAFKA_BOOTSTRAP_SERVERS if set, else testcontainers, else the launcher."""
+    given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if given:
+        print(f"\nkafka_bootstrap: using KAFKA_BOOTSTRAP_SERVERS={given}")
+        yield given
+        return
+    if _docker_engine_answers():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer(f"apache/kafka:{KAFKA_VERSION}").with_kraft() as container:
+            bootstrap = container.get_bootstrap_server()
+            print(f"\nkafka_bootstrap: testcontainers apache/kafka:{KAFKA_VERSION} at {bootstrap}")
+            yield bootstrap
+        return
+    settings = Settings()
+    with kafka_launcher.running_broker(
+        cache_dir=settings.cache_dir, version=KAFKA_VERSION, heap="768m"
+    ) as handle:
+        print(f"\nkafka_bootstrap: launched Apache Kafka {KAFKA_VERSION} at {handle.bootstrap}")
+        yield handle.bootstrap
+
+
+@pytest.fixture
+def unique_name(request: pytest.FixtureRequest) -> Callable[[str], str]:
+    """Topic and group names no other test (or earlier run) uses."""
+    test = request.node.name.replace("[", "-").replace("]", "")[:40]
+
+    def make(prefix: str) -> str:
+        return f"{prefix}.{test}.{uuid.uuid4().hex[:8]}"
+
+    return make
+
+
+@pytest.fixture
+def worker_env(
+    kafka_bootstrap: str, tmp_path: Path, unique_name: Callable[[str], str]
+) -> dict[str, str]:
+    """Environment of a worker on the session's broker, with its own group and state dir."""
+    return {
+        "STREAMS_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "STREAMS_APP_ID": unique_name("app"),
+        "STREAMS_WEB_PORT": str(kafka_launcher.free_port()),
+        "STREAMS_DATA_DIR": str(tmp_path / "worker-data"),
+        "STREAMS_TOPIC_PARTITIONS": "3",
+        "STREAMS_BROKER_COMMIT_INTERVAL_S": "0.5",
+    }
