@@ -1,0 +1,168 @@
+"""How the corrections of one post become one training example. Pure functions, no I/O.
+
+Rules, in the order they apply:
+
+1. Duplicates count once. Corrections with the same ``correction_id`` are one correction; if the
+   copies differ (a producer re-sent an edited one), the later timestamp wins, then the greater
+   JSON form, so the pick never depends on arrival order.
+2. The deciding correction is the one of the highest source level
+   (``admin_override`` > ``appeal`` > ``user_report``); within a level the latest by the
+   correction's own timestamp, ties broken by the greater ``correction_id``.
+3. Labels are 1 for the deciding correction's expected categories and 0 for the others, whatever
+   its feedback type (as the seed harvester did).
+4. ``contested`` is True exactly when the deciding level is ``user_report`` and the user reports
+   do not all name the same set of expected categories. Once an appeal or an admin override
+   decides, disagreement among reporters no longer matters and the example is not contested.
+5. Every correction considered is listed in the example's provenance, oldest first.
+
+Everything is computed from the set of corrections, so the result does not depend on the order
+in which they arrived.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Final
+
+from streams.models.corrections import (
+    Correction,
+    ProvenanceEntry,
+    Source,
+    TrainingExample,
+    label_vector,
+)
+
+#: Higher wins.
+PRECEDENCE: Final[Mapping[Source, int]] = {"user_report": 1, "appeal": 2, "admin_override": 3}
+
+#: Corrections kept per post by :func:`merge_correction`. A post that goes viral can draw
+#: thousands of reports; the table rewrites the whole list on every change, so an unbounded
+#: list costs quadratic time and changelog bytes while adding nothing to the labels.
+MAX_CORRECTIONS: Final = 100
+
+
+def _rank(correction: Correction) -> tuple[int, datetime, str]:
+    return (PRECEDENCE[correction.source], correction.timestamp, correction.correction_id)
+
+
+def _chronological(correction: Correction) -> tuple[datetime, str]:
+    return (correction.timestamp, correction.correction_id)
+
+
+def _variant(correction: Correction) -> tuple[datetime, str]:
+    return (correction.timestamp, correction.model_dump_json())
+
+
+def dedupe_corrections(corrections: Iterable[Correction]) -> list[Correction]:
+    """One correction per ``correction_id``, oldest first (timestamp, then id)."""
+    by_id: dict[str, Correction] = {}
+    for correction in corrections:
+        kept = by_id.get(correction.correction_id)
+        if kept is None or _variant(correction) > _variant(kept):
+            by_id[correction.correction_id] = correction
+    return sorted(by_id.values(), key=_chronological)
+
+
+def deciding_correction(corrections: Iterable[Correction]) -> Correction:
+    """The correction whose expected categories become the labels (rule 2)."""
+    return max(corrections, key=_rank)
+
+
+def is_contested(corrections: Iterable[Correction], deciding: Correction) -> bool:
+    """Rule 4: user reports decided, and they disagree on the expected categories."""
+    if deciding.source != "user_report":
+        return False
+    views = {tuple(c.expected_categories) for c in corrections if c.source == "user_report"}
+    return len(views) > 1
+
+
+def merge_correction(
+    existing: Sequence[Correction], new: Correction, *, limit: int = MAX_CORRECTIONS
+) -> list[Correction]:
+    """Add ``new`` to a post's corrections: deduplicated, oldest first, at most ``limit``.
+
+    Over the limit, the lowest-ranked corrections go first (user reports before appeals before
+    admin overrides, older before newer), so the deciding correction is always kept. Keeping the
+    top ``limit`` of a total order gives the same list whatever the arrival order. The cost: a
+    dropped report no longer shows in provenance nor counts towards ``contested``.
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    mismatched = {c.status_id for c in existing if c.status_id != new.status_id}
+    if mismatched:
+        raise ValueError(
+            f"correction {new.correction_id} is for status {new.status_id}, "
+            f"but the list holds status {', '.join(sorted(mismatched))}"
+        )
+    merged = dedupe_corrections([*existing, new])
+    if len(merged) <= limit:
+        return merged
+    keep = {c.correction_id for c in sorted(merged, key=_rank)[-limit:]}
+    return [c for c in merged if c.correction_id in keep]
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    return value if value and value.strip() else None
+
+
+def _choose_text(
+    used: Sequence[Correction], deciding: Correction, text: str | None, language: str | None
+) -> tuple[str | None, str | None]:
+    # The deciding correction's text is what its author judged, so it goes first; then the text
+    # the caller knows (the text cache); then any other correction's, highest ranked first.
+    if deciding.text is not None:
+        return deciding.text, deciding.language or language
+    if _blank_to_none(text) is not None:
+        return text, language
+    for correction in sorted(used, key=_rank, reverse=True):
+        if correction.text is not None:
+            return correction.text, correction.language or language
+    return None, language
+
+
+def build_training_example(
+    status_id: str,
+    corrections: Sequence[Correction],
+    text: str | None,
+    language: str | None,
+    *,
+    scored_model: str | None = None,
+    scored_prompt_version: str | None = None,
+    harvested_at: datetime,
+) -> TrainingExample | None:
+    """The training example of one post, or None while no text is known for it.
+
+    ``text`` and ``language`` come from the text cache; they are used when the deciding
+    correction carries no text. ``harvested_at`` must carry a time zone.
+    Raises ValueError when ``corrections`` is empty or holds another post's corrections.
+    """
+    if not corrections:
+        raise ValueError(f"no corrections for status {status_id}")
+    strangers = sorted({c.status_id for c in corrections if c.status_id != status_id})
+    if strangers:
+        raise ValueError(
+            f"corrections for status {', '.join(strangers)} passed for status {status_id}"
+        )
+    used = dedupe_corrections(corrections)
+    deciding = deciding_correction(used)
+    chosen_text, chosen_language = _choose_text(used, deciding, text, language)
+    if chosen_text is None:
+        return None
+    return TrainingExample(
+        status_id=status_id,
+        text=chosen_text,
+        language=_blank_to_none(chosen_language),
+        labels=label_vector(deciding.expected_categories),
+        feedback_type=deciding.feedback_type,
+        original_prediction=deciding.actual_categories,
+        corrected_to=deciding.expected_categories,
+        contested=is_contested(used, deciding),
+        decided_by=deciding.source,
+        deciding_correction_id=deciding.correction_id,
+        provenance=[ProvenanceEntry.of(c) for c in used],
+        scored_model=scored_model,
+        scored_prompt_version=scored_prompt_version,
+        updated_at=max(c.timestamp for c in used),
+        harvested_at=harvested_at,
+    )
