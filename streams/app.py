@@ -13,6 +13,7 @@ import faust
 from streams import __version__
 from streams.agents import mirror
 from streams.commands import kafka as kafka_commands
+from streams.commands import topics as topics_commands
 from streams.settings import Settings, get_settings
 
 
@@ -47,6 +48,7 @@ def create_app(settings: Settings) -> faust.App:
     app = faust.App(settings.app_id, **faust_options(settings))
     mirror.register(app, settings)
     kafka_commands.register(app, settings)
+    topics_commands.register(app, settings)
     return app
 
 

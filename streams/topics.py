@@ -1,0 +1,91 @@
+"""The topic catalog: every topic this system reads or writes, and how it must be configured."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from streams.settings import Settings
+
+DAY_MS = 24 * 60 * 60 * 1000
+
+CleanupPolicy = Literal["delete", "compact"]
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One topic: its default name, what its keys and values are, and its configuration."""
+
+    role: str
+    name: str
+    key: str
+    value: str
+    partitions: int
+    cleanup_policy: CleanupPolicy
+    #: retention.ms; -1 keeps records forever (compacted topics keep the latest per key).
+    retention_ms: int
+    description: str
+    extra_configs: dict[str, str] = field(default_factory=dict)
+
+    def configs(self) -> dict[str, str]:
+        return {
+            "cleanup.policy": self.cleanup_policy,
+            "retention.ms": str(self.retention_ms),
+            **self.extra_configs,
+        }
+
+
+def catalog(settings: Settings) -> list[TopicSpec]:
+    """Every topic of the pipeline, with names from the settings."""
+    partitions = settings.topic_partitions
+    return [
+        TopicSpec(
+            "raw", settings.topic_raw, "status id", "Mastodon Status JSON (schemas/mastodon-status)",
+            partitions, "delete", 7 * DAY_MS,
+            "posts to score, as Mastodon's API returns them; a tombstone deletes a post",
+        ),
+        TopicSpec(
+            "scored", settings.topic_scored, "status id", "ScoredStatus (schemas/scored-status)",
+            partitions, "compact", -1,
+            "one scored record per post; compaction keeps its latest score",
+        ),
+        TopicSpec(
+            "dlq", settings.topic_dlq, "original key", "original bytes; reason in dlq.* headers",
+            partitions, "delete", 30 * DAY_MS,
+            "records that could not be processed, with the reason (schemas/dead-letter-headers)",
+        ),
+        TopicSpec(
+            "corrections", settings.topic_corrections, "status id",
+            "Correction (schemas/correction)", partitions, "delete", -1,
+            "moderators' corrections; kept forever: they are the source of the training data",
+        ),
+        TopicSpec(
+            "training", settings.topic_training, "status id",
+            "TrainingExample (schemas/training-example)", partitions, "compact", -1,
+            "the current training example of every post; a tombstone erases one",
+        ),
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TopicReport:
+    name: str
+    outcome: Literal["created", "ok", "drift"]
+    drift: tuple[str, ...] = ()
+
+    def line(self) -> str:
+        if self.outcome == "drift":
+            return f"{self.name}: DRIFT: {'; '.join(self.drift)}"
+        return f"{self.name}: {self.outcome}"
+
+
+def compare(spec: TopicSpec, partitions: int, configs: dict[str, str]) -> tuple[str, ...]:
+    """How an existing topic differs from its spec (empty when it matches)."""
+    drift = []
+    if partitions != spec.partitions:
+        drift.append(f"partitions {partitions}, catalog says {spec.partitions}")
+    for key, wanted in spec.configs().items():
+        actual = configs.get(key)
+        if actual != wanted:
+            drift.append(f"{key}={actual}, catalog says {wanted}")
+    return tuple(drift)
