@@ -40,8 +40,8 @@ def catalog(settings: Settings) -> list[TopicSpec]:
     partitions = settings.topic_partitions
     return [
         TopicSpec(
-            "raw", settings.topic_raw, "status id", "Mastodon Status JSON (schemas/mastodon-status)",
-            partitions, "delete", 7 * DAY_MS,
+            "raw", settings.topic_raw, "status id",
+            "Mastodon Status JSON (schemas/mastodon-status)", partitions, "delete", 7 * DAY_MS,
             "posts to score, as Mastodon's API returns them; a tombstone deletes a post",
         ),
         TopicSpec(
