@@ -32,19 +32,22 @@ _ID: Final = re.compile(_ID_PATTERN)
 StatusId = Annotated[str, Field(pattern=_ID_PATTERN, strict=True)]
 
 
-def _none_to_empty_str(value: Any) -> Any:
+def _none_to_empty(value: Any) -> Any:
     return "" if value is None else value
 
 
-def _none_to_empty_list(value: Any) -> Any:
+def _none_to_no_items(value: Any) -> Any:
     return [] if value is None else value
 
 
 def _blank_to_none(value: Any) -> Any:
-    # Some servers send "" for an undetected language; it means the same as null.
+    # Some servers send "" for an undetected language or alt text; it means the same as null.
     return None if isinstance(value, str) and not value.strip() else value
 
 
+# null is read as "" / [] so that code downstream never has to tell the two apart.
+Text = Annotated[str, BeforeValidator(_none_to_empty, json_schema_input_type=str | None)]
+OptionalText = Annotated[str | None, BeforeValidator(_blank_to_none)]
 _Lenient = ConfigDict(extra="ignore", frozen=True)
 
 
@@ -53,27 +56,28 @@ class Account(BaseModel):
 
     model_config = _Lenient
 
-    id: StatusId
-    acct: str = ""
-    username: str = ""
+    id: str | None = None
+    acct: str | None = None
+    username: str | None = None
     url: str | None = None
-    bot: bool = False
 
 
 class MediaAttachment(BaseModel):
-    """A media attachment; its ``description`` is the alt text, which is scored too."""
+    """A media attachment; its description (alt text) is scored too."""
 
     model_config = _Lenient
 
     id: str | None = None
     type: str | None = None
-    description: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+    description: OptionalText = None
 
 
 class PollOption(BaseModel):
+    """One answer of a poll."""
+
     model_config = _Lenient
 
-    title: str = ""
+    title: Text = ""
 
 
 class Poll(BaseModel):
@@ -81,7 +85,10 @@ class Poll(BaseModel):
 
     model_config = _Lenient
 
-    options: Annotated[list[PollOption], BeforeValidator(_none_to_empty_list)] = []
+    options: Annotated[
+        list[PollOption],
+        BeforeValidator(_none_to_no_items, json_schema_input_type=list[PollOption] | None),
+    ] = []
 
 
 class Status(BaseModel):
@@ -98,16 +105,13 @@ class Status(BaseModel):
     id: StatusId = Field(description="Status id (a string, usually digits); the record key.")
     created_at: datetime | None = None
     edited_at: datetime | None = Field(None, description="Set when the status was edited.")
-    content: Annotated[str, BeforeValidator(_none_to_empty_str)] = Field(
-        "", description="HTML body."
-    )
-    spoiler_text: Annotated[str, BeforeValidator(_none_to_empty_str)] = Field(
-        "", description="Content warning shown before the body."
-    )
-    language: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+    content: Text = Field("", description="HTML body.")
+    spoiler_text: Text = Field("", description="Content warning shown before the body.")
+    language: OptionalText = Field(None, description="ISO 639 code, or null when unknown.")
     reblog: Status | None = Field(None, description="The boosted status, for a boost.")
     media_attachments: Annotated[
-        list[MediaAttachment], BeforeValidator(_none_to_empty_list)
+        list[MediaAttachment],
+        BeforeValidator(_none_to_no_items, json_schema_input_type=list[MediaAttachment] | None),
     ] = []
     poll: Poll | None = None
     account: Account | None = None
@@ -149,10 +153,6 @@ class _TextRenderer(HTMLParser):
     def _hidden(self) -> bool:
         return any(hidden for _, hidden, _ in self._open)
 
-    @property
-    def _in_pre(self) -> bool:
-        return any(tag == "pre" for tag, _, _ in self._open)
-
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "br":
             if not self._hidden:
@@ -185,7 +185,7 @@ class _TextRenderer(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._hidden:
             return
-        if self._in_pre:
+        if any(tag == "pre" for tag, _, _ in self._open):
             lines = data.split("\n")
             self.parts.append("\n".join(_WHITESPACE.sub(" ", line) for line in lines))
         else:
@@ -271,6 +271,9 @@ class StatusDeleted:
 ParsedRaw = StatusToScore | StatusDeleted
 
 
+_TOO_DEEP: Final = f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+
+
 class _Rejected(ValueError):
     pass
 
@@ -333,18 +336,14 @@ def load_json_object(value: bytes) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise RawRecordError("invalid_json", f"invalid JSON: {exc.msg} at {exc.pos}") from None
     except RecursionError:
-        raise RawRecordError("too_deep", f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+        raise RawRecordError("too_deep", _TOO_DEEP) from None
     except ValueError as exc:  # ours, or an integer longer than Python converts
         raise RawRecordError("invalid_json", f"invalid JSON: {str(exc)[:100]}") from None
     if not isinstance(data, dict):
         raise RawRecordError("not_an_object", f"value is a JSON {_json_type(data)}, not an object")
     if _too_deep(data):
-        raise RawRecordError("too_deep", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        raise RawRecordError("too_deep", _TOO_DEEP)
     return data
-
-
-def _valid_id(value: Any) -> bool:
-    return isinstance(value, str) and _ID.fullmatch(value) is not None
 
 
 def _deletion_id(data: dict[str, Any]) -> str | None:
@@ -355,9 +354,9 @@ def _deletion_id(data: dict[str, Any]) -> str | None:
         return None
     if not marked and set(data) & DELETION_MARKERS:
         raise RawRecordError("invalid_deletion", "id-only record with a marker that is no deletion")
-    if not _valid_id(data.get("id")):
+    if not isinstance(data["id"], str) or not _ID.fullmatch(data["id"]):
         raise RawRecordError("invalid_deletion", "deletion record has no valid string id")
-    return str(data["id"])
+    return data["id"]
 
 
 def _validation_message(exc: ValidationError) -> str:
@@ -381,7 +380,7 @@ def parse_raw_record(key: bytes | None, value: bytes | None) -> ParsedRaw:
     """
     key_text = _decode_key(key)
     if not value:
-        if key_text is None or not _valid_id(key_text):
+        if key_text is None or not _ID.fullmatch(key_text):
             raise RawRecordError("invalid_key", "tombstone without a valid status id as key")
         return StatusDeleted(status_id=key_text)
     data = load_json_object(value)
