@@ -13,6 +13,7 @@ import faust
 from streams import __version__
 from streams.agents import mirror
 from streams.commands import kafka as kafka_commands
+from streams.commands import produce as produce_commands
 from streams.commands import topics as topics_commands
 from streams.settings import Settings, get_settings
 
@@ -49,6 +50,7 @@ def create_app(settings: Settings) -> faust.App:
     mirror.register(app, settings)
     kafka_commands.register(app, settings)
     topics_commands.register(app, settings)
+    produce_commands.register(app, settings)
     return app
 
 
