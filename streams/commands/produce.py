@@ -70,7 +70,10 @@ def register(app: faust.App, settings: Settings) -> None:
         good: list[GoodRecord] = []
         bad: list[BadRecord] = []
         for item in read_records(file.read(), KEY_FUNCTIONS[kind]):
-            (good if isinstance(item, GoodRecord) else bad).append(item)
+            if isinstance(item, GoodRecord):
+                good.append(item)
+            else:
+                bad.append(item)
         for rejected in bad:
             print(f"rejected {rejected.position}: {rejected.reason}", file=sys.stderr)
         target = topic or topics[kind]
