@@ -121,7 +121,7 @@ def flagged_categories(scores: Mapping[str, float], threshold: float) -> tuple[C
 def build_scored_status(
     status_id: str,
     language: str | None,
-    scores: Mapping[str, float],
+    scores: Mapping[str, float] | Mapping[Category, float],
     threshold: float,
     *,
     backend: str,
@@ -135,8 +135,8 @@ def build_scored_status(
 ) -> ScoredStatus:
     """A ``ScoredStatus`` with ``overall``, ``flagged`` and ``flagged_categories`` computed.
 
-    ``scores`` must hold every category and nothing else, each finite and within 0..1;
-    raises ``pydantic.ValidationError`` otherwise.
+    ``scores`` (keyed by name or ``Category``) must hold every category and nothing else, each
+    finite and within 0..1; raises ``pydantic.ValidationError`` otherwise.
     """
     checked = CategoryScores.model_validate({str(k): v for k, v in scores.items()}).as_dict()
     categories = flagged_categories(checked, threshold)
