@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import html
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +166,16 @@ def test_any_markup_soup_renders_without_error(content: str) -> None:
     text = html_to_text(content)
     assert text == text.strip()
     assert "\n\n\n" not in text
+
+
+def test_hidden_ellipsis_span_adds_nothing() -> None:
+    assert html_to_text('<p>a<span class="invisible ellipsis">b</span>c</p>') == "ac"
+
+
+def test_hostile_nesting_renders_in_linear_time() -> None:
+    # A quadratic renderer takes minutes on this; a partition must not stall on one record.
+    n = 50_000
+    content = "<span>" * n + "x" + "</i>" * n + '<span class="invisible">' * n + "</span>" * n
+    started = time.monotonic()
+    assert html_to_text(content) == "x"
+    assert time.monotonic() - started < 10

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from html.parser import HTMLParser
@@ -118,7 +119,7 @@ class Status(BaseModel):
     url: str | None = None
     uri: str | None = None
     visibility: str | None = None
-    sensitive: bool = False
+    sensitive: bool | None = None
 
 
 def scoring_target(status: Status) -> Status:
@@ -146,20 +147,17 @@ class _TextRenderer(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
-        # Open elements: (tag, hidden, ellipsis). Kept to match end tags of sloppy remote HTML.
+        # Open elements (tag, hidden, ellipsis), kept to match the end tags of sloppy remote
+        # HTML. Counts instead of scans keep hostile nesting linear.
         self._open: list[tuple[str, bool, bool]] = []
-
-    @property
-    def _hidden(self) -> bool:
-        return any(hidden for _, hidden, _ in self._open)
+        self._open_tags: Counter[str] = Counter()
+        self._hidden = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "br":
-            if not self._hidden:
-                self.parts.append("\n")
-            return
         if not self._hidden:
-            if tag in _BLOCKS:
+            if tag == "br":
+                self.parts.append("\n")
+            elif tag in _BLOCKS:
                 self.parts.append("\n\n")
             elif tag == "li":
                 self.parts.append("\n")
@@ -168,14 +166,18 @@ class _TextRenderer(HTMLParser):
         classes = (dict(attrs).get("class") or "").split()
         hidden = "invisible" in classes or tag in _NEVER_SHOWN
         self._open.append((tag, hidden, "ellipsis" in classes))
+        self._open_tags[tag] += 1
+        self._hidden += hidden
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _BLOCKS and not self._hidden:
             self.parts.append("\n\n")
-        if not any(open_tag == tag for open_tag, _, _ in self._open):
+        if not self._open_tags[tag]:
             return  # a stray end tag: browsers ignore it too
         while self._open:
             open_tag, hidden, ellipsis = self._open.pop()
+            self._open_tags[open_tag] -= 1
+            self._hidden -= hidden
             if ellipsis and not hidden and not self._hidden:
                 # Mastodon's CSS draws a "…" after a shortened link's visible part.
                 self.parts.append("…")
@@ -185,7 +187,7 @@ class _TextRenderer(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._hidden:
             return
-        if any(tag == "pre" for tag, _, _ in self._open):
+        if self._open_tags["pre"]:
             lines = data.split("\n")
             self.parts.append("\n".join(_WHITESPACE.sub(" ", line) for line in lines))
         else:
