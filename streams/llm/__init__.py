@@ -1,0 +1,1 @@
+"""The LLM-facing layer of the classifier: prompt, reply parsing, tokenizer, offline backends."""
