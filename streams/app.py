@@ -11,9 +11,10 @@ from typing import Any
 import faust
 
 from streams import __version__
-from streams.agents import mirror
+from streams.agents import classifier, mirror
 from streams.commands import kafka as kafka_commands
 from streams.commands import produce as produce_commands
+from streams.commands import schemas as schemas_commands
 from streams.commands import topics as topics_commands
 from streams.settings import Settings, get_settings
 
@@ -48,9 +49,11 @@ def create_app(settings: Settings) -> faust.App:
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     app = faust.App(settings.app_id, **faust_options(settings))
     mirror.register(app, settings)
+    classifier.register(app, settings)
     kafka_commands.register(app, settings)
     topics_commands.register(app, settings)
     produce_commands.register(app, settings)
+    schemas_commands.register(app, settings)
     return app
 
 

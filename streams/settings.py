@@ -71,6 +71,27 @@ class Settings(BaseSettings):
         1.0, gt=0, description="How often consumed offsets are committed."
     )
 
+    # --- classifier ----------------------------------------------------------------------
+    classifier_enabled: bool = Field(True, description="Run the classifier agent.")
+    scoring_backend: Literal["auto", "openai", "lexicon"] = Field(
+        "auto", description="auto: openai when an API key is set, else the offline lexicon."
+    )
+    batch_size: int = Field(25, ge=1, le=200, description="Most posts in one LLM request.")
+    batch_timeout_s: float = Field(
+        1.0, gt=0, description="Longest wait for a batch to fill before it is sent anyway."
+    )
+    max_batches_in_flight: int = Field(4, ge=1, description="Concurrent LLM requests per worker.")
+    max_attempts: int = Field(
+        3, ge=1, description="Tries per post before it goes to the dead-letter topic."
+    )
+    flag_threshold: float = Field(0.5, ge=0, le=1, description="Score at which a post is flagged.")
+    content_cache_size: int = Field(
+        10_000, ge=0, description="Recently scored texts remembered, so repeats are scored once."
+    )
+    max_text_chars: int = Field(
+        4000, ge=100, description="Longer post texts are cut to this many characters."
+    )
+
     # --- LLM ---------------------------------------------------------------------------
     openai_api_key: SecretStr | None = Field(
         None,
@@ -82,6 +103,27 @@ class Settings(BaseSettings):
         None, description="Base URL of an OpenAI-compatible endpoint (vLLM, Ollama, LiteLLM)."
     )
     openai_model: str = "gpt-4o-mini"
+    openai_timeout_s: float = Field(60.0, gt=0, description="Timeout of one LLM request.")
+    openai_max_retries: int = Field(
+        6, ge=0, description="Retries of a failed request (429, 5xx, timeout) before giving up."
+    )
+    openai_backoff_s: float = Field(1.0, gt=0, description="First backoff; doubles per retry.")
+    openai_backoff_max_s: float = Field(60.0, gt=0)
+    openai_structured_output: bool = Field(
+        True, description="Strict JSON-schema replies; false for endpoints with JSON mode only."
+    )
+    openai_requests_per_minute: float = Field(500, gt=0, description="Client-side RPM budget.")
+    openai_tokens_per_minute: float = Field(
+        200_000, gt=0, description="Client-side TPM budget (input + max output tokens)."
+    )
+    #: USD per million tokens: model -> {input, cached_input, output}.
+    model_prices: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {
+            "gpt-4o-mini": {"input": 0.15, "cached_input": 0.075, "output": 0.60},
+            "gpt-4o": {"input": 2.50, "cached_input": 1.25, "output": 10.00},
+        },
+        description='JSON, e.g. {"my-model": {"input": 0.1, "cached_input": 0.05, "output": 0.4}}',
+    )
 
     # --- local Kafka launcher ------------------------------------------------------------
     kafka_version: str = Field(KAFKA_VERSION, description="Apache Kafka version the launcher runs.")

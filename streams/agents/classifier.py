@@ -1,0 +1,177 @@
+"""The classifier agent: raw statuses in, one scored record (or dead letter) per status out.
+
+Records are read with Faust's automatic acks off. They are gathered into micro-batches (by
+size and time), several batches are scored at once, and a record is acked only after every
+record it produced has been acknowledged by the broker, and only once every record before it
+in its partition is acked too (see :mod:`streams.ordered_acks`). A crash therefore repeats
+work but never skips it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from streams.classifier import BatchReport, Classifier, Consumed, Output
+from streams.errors import FatalLLMError
+from streams.ordered_acks import OrderedAcks, Ticket
+from streams.scoring.backend import ScoringBackend
+from streams.scoring.factory import make_backend
+from streams.scoring.repeat_cache import RepeatCache
+from streams.settings import Settings
+from streams.topics import TopicSpec, catalog
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Pending:
+    event: faust.EventT[Any]
+    record: Consumed
+    ticket: Ticket
+
+
+def catalog_topic(app: faust.App, spec: TopicSpec) -> faust.TopicT:
+    """A raw-bytes Faust topic declared with the catalog's partitions and configuration."""
+    return app.topic(
+        spec.name,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=spec.partitions,
+        config=spec.configs(),
+    )
+
+
+class ClassifierRuntime:
+    """Batching, concurrency and ordered acks around a :class:`Classifier`."""
+
+    def __init__(self, app: faust.App, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        specs = {s.role: s for s in catalog(settings)}
+        self.raw = catalog_topic(app, specs["raw"])
+        self.scored = catalog_topic(app, specs["scored"])
+        self.dlq = catalog_topic(app, specs["dlq"])
+        self.acks: OrderedAcks[faust.EventT[Any]] = OrderedAcks()
+        self.backend: ScoringBackend | None = None
+        self.classifier: Classifier | None = None
+        self.batch: list[_Pending] = []
+        self.batch_started = 0.0
+        self.slots = asyncio.Semaphore(settings.max_batches_in_flight)
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.reports: list[BatchReport] = []
+
+    async def start(self) -> None:
+        self.backend = make_backend(self.settings)
+        self.classifier = Classifier(
+            self.backend,
+            threshold=self.settings.flag_threshold,
+            max_attempts=self.settings.max_attempts,
+            max_text_chars=self.settings.max_text_chars,
+            cache=RepeatCache(self.settings.content_cache_size),
+        )
+        await self.scored.maybe_declare()
+        await self.dlq.maybe_declare()
+        log.info(
+            "classifier: backend %s, model %s, batches of up to %d posts or %.1f s, %d in flight",
+            self.backend.name, self.backend.model, self.settings.batch_size,
+            self.settings.batch_timeout_s, self.settings.max_batches_in_flight,
+        )  # fmt: skip
+
+    async def submit(self, event: faust.EventT[Any]) -> None:
+        message = event.message
+        record = Consumed(
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            key=message.key,
+            value=message.value,
+            read_at=time.monotonic(),
+            timestamp_ms=int(message.timestamp * 1000) if message.timestamp else None,
+        )
+        ticket = self.acks.track(message.tp, message.offset, event)
+        if not self.batch:
+            self.batch_started = time.monotonic()
+        self.batch.append(_Pending(event, record, ticket))
+        if len(self.batch) >= self.settings.batch_size:
+            await self.dispatch()
+
+    async def flush_due(self) -> None:
+        """Send a partial batch that has waited long enough."""
+        if self.batch and time.monotonic() - self.batch_started >= self.settings.batch_timeout_s:
+            await self.dispatch()
+
+    async def dispatch(self) -> None:
+        batch, self.batch = self.batch, []
+        # Waiting for a slot is the backpressure: the agent stops reading while all slots
+        # are busy, and Faust's buffers stop fetching.
+        await self.slots.acquire()
+        task = asyncio.ensure_future(self._run(batch))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _run(self, batch: list[_Pending]) -> None:
+        try:
+            assert self.classifier is not None
+            report = await self.classifier.process([p.record for p in batch])
+            await self._publish(report.outputs)
+            for pending in batch:
+                for event in self.acks.complete(pending.ticket):
+                    event.ack()
+            self.reports.append(report)
+            del self.reports[:-100]
+        except FatalLLMError as exc:
+            log.critical("classifier stopped: %s", exc)
+            await self.app.crash(exc)
+        except Exception as exc:
+            # Nothing of this batch is acked: after the restart it is consumed again.
+            log.exception("classifier batch failed; stopping so the batch is redone")
+            await self.app.crash(exc)
+        finally:
+            self.slots.release()
+
+    async def _publish(self, outputs: list[Output]) -> None:
+        producer = self.app.producer
+        futures = []
+        for output in outputs:
+            topic = self.scored if output.destination == "scored" else self.dlq
+            futures.append(
+                await producer.send(
+                    topic.get_topic_name(),
+                    output.key,
+                    output.value,
+                    None,
+                    None,
+                    list(output.headers) or None,
+                )
+            )
+        # Raises if the broker refused any record; then nothing of the batch is acked.
+        await asyncio.gather(*futures)
+
+
+def register(app: faust.App, settings: Settings) -> ClassifierRuntime | None:
+    if not settings.classifier_enabled:
+        return None
+    runtime = ClassifierRuntime(app, settings)
+
+    @app.agent(runtime.raw, name="classifier")
+    async def classify(stream: Any) -> AsyncIterator[None]:
+        await runtime.start()
+        async for event in stream.noack().events():
+            await runtime.submit(event)
+            yield None
+
+    async def flush_partial_batches() -> None:
+        await runtime.flush_due()
+
+    app.timer(interval=min(0.1, settings.batch_timeout_s / 2), name="classifier_flush")(
+        flush_partial_batches
+    )
+
+    return runtime

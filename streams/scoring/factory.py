@@ -1,0 +1,31 @@
+"""Chooses the scoring backend the settings ask for."""
+
+from __future__ import annotations
+
+import logging
+
+from streams.scoring.backend import LexiconBackend, ScoringBackend
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def backend_name(settings: Settings) -> str:
+    if settings.scoring_backend != "auto":
+        return settings.scoring_backend
+    return "openai" if settings.openai_api_key is not None else "lexicon"
+
+
+def make_backend(settings: Settings) -> ScoringBackend:
+    name = backend_name(settings)
+    if name == "openai":
+        from streams.scoring.openai_backend import OpenAIBackend
+
+        backend: ScoringBackend = OpenAIBackend.from_settings(settings)
+        return backend
+    if settings.scoring_backend == "auto":
+        log.warning(
+            "no OPENAI_API_KEY set: scoring with the offline lexicon baseline "
+            "(backend=lexicon on every record); set the key to score with the LLM"
+        )
+    return LexiconBackend()

@@ -1,0 +1,229 @@
+"""Scores batches with an OpenAI-compatible chat completions endpoint through ``AsyncOpenAI``.
+
+Transport faults are retried here (429 after Retry-After, 5xx, timeouts and connection errors
+with exponential backoff and jitter); replies are validated per post by ``streams.llm.reply``,
+and posts a reply left unscored are asked again by the caller. Errors no retry can fix (bad
+key, no access, unknown model) raise FatalLLMError so the worker stops instead of looping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import openai
+from openai import AsyncOpenAI
+
+from streams.errors import FatalLLMError, RetriableLLMError
+from streams.llm import tokens
+from streams.llm.prompt import (
+    PROMPT_VERSION,
+    PostToScore,
+    build_messages,
+    max_output_tokens,
+    response_format,
+)
+from streams.llm.reply import parse_reply
+from streams.models.dead_letter import redact
+from streams.scoring.backend import BatchScores, TokenUsage
+from streams.scoring.rate_limit import RateLimiter
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def retry_after_s(headers: Mapping[str, str] | None) -> float | None:
+    """The server's requested wait: ``retry-after-ms`` (OpenAI) or ``Retry-After`` seconds."""
+    if not headers:
+        return None
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value) * scale
+        except ValueError:
+            continue  # an HTTP date: rare from these APIs, fall back to backoff
+        if 0 <= seconds <= 3600:
+            return seconds
+    return None
+
+
+def backoff_s(attempt: int, base: float, cap: float, rng: random.Random) -> float:
+    """Exponential backoff with full jitter: spreads retries of many workers apart."""
+    return rng.uniform(0, min(cap, base * 2**attempt))
+
+
+def cost_usd(usage: TokenUsage, prices: Mapping[str, float] | None) -> float:
+    if not prices:
+        return 0.0
+    uncached = usage.input_tokens - usage.cached_input_tokens
+    return (
+        uncached * prices.get("input", 0.0)
+        + usage.cached_input_tokens * prices.get("cached_input", prices.get("input", 0.0))
+        + usage.output_tokens * prices.get("output", 0.0)
+    ) / 1_000_000
+
+
+class OpenAIBackend:
+    name = "openai"
+    prompt_version = PROMPT_VERSION
+
+    def __init__(
+        self,
+        client: AsyncOpenAI,
+        *,
+        model: str,
+        limiter: RateLimiter,
+        prices: Mapping[str, float] | None,
+        structured: bool = True,
+        max_retries: int = 6,
+        backoff_base_s: float = 1.0,
+        backoff_max_s: float = 60.0,
+        seed: int | None = None,
+    ) -> None:
+        self.client = client
+        self.model = model
+        self.limiter = limiter
+        self.prices = prices
+        self.structured = structured
+        self.max_retries = max_retries
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self.rng = random.Random(seed)
+        #: Outcome counts of requests (ok, rate_limited, timeout, ...), for metrics.
+        self.outcomes: dict[str, int] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OpenAIBackend:
+        if settings.openai_api_key is None:
+            raise FatalLLMError(
+                "the openai backend needs an API key: set OPENAI_API_KEY (or "
+                "STREAMS_SCORING_BACKEND=lexicon for the offline baseline)"
+            )
+        tokens.ensure_o200k(settings.cache_dir / "tiktoken")
+        client = AsyncOpenAI(
+            api_key=settings.openai_api_key.get_secret_value(),
+            base_url=settings.openai_base_url,
+            timeout=settings.openai_timeout_s,
+            max_retries=0,  # retries are ours: they must honour the shared rate limiter
+        )
+        prices = settings.model_prices.get(settings.openai_model)
+        if prices is None:
+            log.warning(
+                "no price configured for model %s: cost_usd will be 0 (set STREAMS_MODEL_PRICES)",
+                settings.openai_model,
+            )
+        return cls(
+            client,
+            model=settings.openai_model,
+            limiter=RateLimiter(
+                settings.openai_requests_per_minute, settings.openai_tokens_per_minute
+            ),
+            prices=prices,
+            structured=settings.openai_structured_output,
+            max_retries=settings.openai_max_retries,
+            backoff_base_s=settings.openai_backoff_s,
+            backoff_max_s=settings.openai_backoff_max_s,
+        )
+
+    def _count(self, outcome: str) -> None:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+    async def score_batch(self, posts: Sequence[PostToScore]) -> BatchScores:
+        request = build_messages(posts)
+        budget = max_output_tokens(len(posts), structured=self.structured)
+        estimate = tokens.count_chat_tokens(request.messages) + budget
+        llm_ms = 0.0
+        last_error = "no attempt made"
+        for attempt in range(self.max_retries + 1):
+            await self.limiter.acquire(estimate)
+            started = time.perf_counter()
+            try:
+                response = await self._create(request.messages, budget)
+            except openai.RateLimitError as exc:
+                self._count("rate_limited")
+                wait = retry_after_s(exc.response.headers) or self._backoff(attempt)
+                self.limiter.pause(wait)
+                last_error = f"429 rate limited, retry after {wait:.1f} s"
+                continue
+            except openai.APITimeoutError:
+                self._count("timeout")
+                last_error = "request timed out"
+            except openai.APIConnectionError as exc:
+                self._count("connection_error")
+                last_error = f"connection error: {exc}"
+            except openai.InternalServerError as exc:
+                self._count("server_error")
+                last_error = f"server error {exc.status_code}"
+            except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+                self._count("auth_error")
+                raise FatalLLMError(
+                    f"the LLM endpoint refused the API key ({exc.status_code}): check "
+                    "OPENAI_API_KEY and the account's access to the model"
+                ) from None
+            except openai.NotFoundError:
+                self._count("not_found")
+                raise FatalLLMError(
+                    f"model {self.model!r} not found at the endpoint: check STREAMS_OPENAI_MODEL "
+                    "and STREAMS_OPENAI_BASE_URL"
+                ) from None
+            except openai.BadRequestError as exc:
+                self._count("bad_request")
+                if self.structured and "response_format" in str(exc):
+                    log.warning("endpoint rejects json_schema replies; switching to JSON mode")
+                    self.structured = False
+                    budget = max_output_tokens(len(posts), structured=False)
+                    continue
+                raise RetriableLLMError(f"request rejected (400): {redact(str(exc))}") from None
+            except openai.APIStatusError as exc:
+                self._count("server_error")
+                last_error = f"HTTP {exc.status_code}"
+            else:
+                llm_ms += (time.perf_counter() - started) * 1000
+                return self._read(request, response, estimate, llm_ms)
+            llm_ms += (time.perf_counter() - started) * 1000
+            await asyncio.sleep(self._backoff(attempt))
+        raise RetriableLLMError(f"gave up after {self.max_retries + 1} tries: {last_error}")
+
+    async def _create(self, messages: Sequence[Mapping[str, Any]], budget: int) -> Any:
+        return await self.client.chat.completions.create(
+            model=self.model,
+            messages=list(messages),  # type: ignore[arg-type]
+            temperature=0,
+            max_tokens=budget,
+            response_format=response_format(structured=self.structured),
+        )
+
+    def _backoff(self, attempt: int) -> float:
+        return backoff_s(attempt, self.backoff_base_s, self.backoff_max_s, self.rng)
+
+    def _read(self, request: Any, response: Any, estimate: int, llm_ms: float) -> BatchScores:
+        choice = response.choices[0] if response.choices else None
+        message = choice.message if choice else None
+        parsed = parse_reply(
+            message.content if message else None,
+            request,
+            choice.finish_reason if choice else None,
+            getattr(message, "refusal", None) if message else None,
+        )
+        usage = TokenUsage()
+        if response.usage is not None:
+            details = getattr(response.usage, "prompt_tokens_details", None)
+            usage = TokenUsage(
+                input_tokens=response.usage.prompt_tokens,
+                cached_input_tokens=(getattr(details, "cached_tokens", 0) or 0) if details else 0,
+                output_tokens=response.usage.completion_tokens,
+            )
+            self.limiter.refund(estimate - usage.input_tokens - usage.output_tokens)
+        self._count("ok" if not parsed.failed else "invalid_reply")
+        return BatchScores(
+            parsed.results, usage=usage, cost_usd=cost_usd(usage, self.prices), llm_ms=llm_ms
+        )
+
+    async def close(self) -> None:
+        await self.client.close()

@@ -1,0 +1,72 @@
+"""Ordered acknowledgement: the guard against committing past unprocessed records."""
+
+from __future__ import annotations
+
+import random
+
+from streams.ordered_acks import OrderedAcks
+
+
+def test_out_of_order_completion_releases_in_order() -> None:
+    acks: OrderedAcks[int] = OrderedAcks()
+    tickets = [acks.track("p0", offset, offset) for offset in range(10)]
+    # The later batch (5..9) finishes first: nothing may be released, or a commit would
+    # jump past 0..4.
+    for ticket in tickets[5:]:
+        assert acks.complete(ticket) == []
+    assert acks.complete(tickets[1]) == []
+    assert acks.complete(tickets[0]) == [0, 1]
+    released = []
+    for ticket in tickets[2:5]:
+        released += acks.complete(ticket)
+    assert released == [2, 3, 4, 5, 6, 7, 8, 9]
+    assert acks.in_flight() == 0
+
+
+def test_partitions_are_independent() -> None:
+    acks: OrderedAcks[str] = OrderedAcks()
+    a0 = acks.track("a", 0, "a0")
+    b0 = acks.track("b", 7, "b7")
+    a1 = acks.track("a", 1, "a1")
+    assert acks.complete(a1) == []
+    assert acks.complete(b0) == ["b7"]
+    assert acks.complete(a0) == ["a0", "a1"]
+
+
+def test_rewind_forgets_stale_work() -> None:
+    acks: OrderedAcks[int] = OrderedAcks()
+    stale = [acks.track("p", o, o) for o in (10, 11, 12)]
+    # The partition is handed back and redelivered from 10.
+    fresh = [acks.track("p", o, 100 + o) for o in (10, 11)]
+    assert acks.complete(stale[0]) == [] and acks.complete(stale[1]) == []
+    assert acks.complete(fresh[1]) == []
+    assert acks.complete(fresh[0]) == [110, 111]
+
+
+def test_forget_revoked_partition() -> None:
+    acks: OrderedAcks[int] = OrderedAcks()
+    ticket = acks.track("p", 3, 3)
+    acks.forget("p")
+    assert acks.complete(ticket) == []
+    again = acks.track("p", 3, 33)
+    assert acks.complete(again) == [33]
+
+
+def test_random_completion_order_never_releases_past_a_gap() -> None:
+    rng = random.Random(1)
+    for _ in range(200):
+        acks: OrderedAcks[int] = OrderedAcks()
+        n = rng.randint(1, 40)
+        tickets = [acks.track("p", o, o) for o in range(n)]
+        order = list(range(n))
+        rng.shuffle(order)
+        finished: set[int] = set()
+        released: list[int] = []
+        for index in order:
+            finished.add(index)
+            released += acks.complete(tickets[index])
+            # Everything released is finished, and is exactly a prefix of the offsets.
+            assert released == list(range(len(released)))
+            assert set(released) <= finished
+            assert len(released) == next(o for o in range(n + 1) if o not in finished)
+        assert released == list(range(n))
