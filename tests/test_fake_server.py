@@ -286,6 +286,28 @@ def _fault_sequence_kinds(seed: int, kinds: list[str]) -> list[str]:
     return asyncio.run(main())
 
 
+def test_a_token_limit_throttles_with_retry_after(run_with_fake: Callable[..., None]) -> None:
+    async def scenario(fake: FakeLLM, client: openai.AsyncOpenAI) -> None:
+        request = build_messages(POSTS)
+        cost = count_chat_tokens(request.messages) + max_output_tokens(len(POSTS))
+        fake.config.update({"tpm_limit": cost * 3 // 2})  # one request fits, two do not
+        raw = await client.chat.completions.with_raw_response.create(
+            model="gpt-4o-mini",
+            messages=list(request.messages),
+            max_tokens=max_output_tokens(len(POSTS)),
+        )
+        assert raw.headers["x-ratelimit-limit-tokens"] == str(cost * 3 // 2)
+        assert int(raw.headers["x-ratelimit-remaining-tokens"]) == cost // 2
+        with pytest.raises(openai.RateLimitError) as caught:
+            await complete(client, request)
+        wait_ms = int(caught.value.response.headers["retry-after-ms"])
+        assert 0 < wait_ms <= 60_000
+        assert fake.stats.throttled == 1
+        assert fake.stats.faults == {}
+
+    run_with_fake(scenario)
+
+
 def test_faults_and_stats_are_controlled_over_http(run_with_fake: Callable[..., None]) -> None:
     async def scenario(fake: FakeLLM, client: openai.AsyncOpenAI) -> None:
         root = fake.base_url.removesuffix("/v1")

@@ -65,6 +65,9 @@ class FaultConfig:
     models: tuple[str, ...] | None = ("gpt-4o-mini", "gpt-4o")
     #: Seed of the fault and corruption choices, so a run can be replayed.
     seed: int = 0
+    #: Real rate limits (requests and tokens per minute), enforced with 429s; None: no limit.
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
 
     def update(self, changes: Mapping[str, Any]) -> None:
         """Apply ``changes`` (field name -> value, as JSON gives them), validating each."""
@@ -83,6 +86,8 @@ class FaultConfig:
             raise ValueError("fault_rate must be within 0..1")
         if self.latency_ms < 0 or self.retry_after_s < 0 or self.hang_s < 0:
             raise ValueError("latency_ms, retry_after_s and hang_s cannot be negative")
+        if any(limit is not None and limit < 1 for limit in (self.rpm_limit, self.tpm_limit)):
+            raise ValueError("rpm_limit and tpm_limit must be at least 1 (or null: no limit)")
 
     def to_json(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -99,6 +104,8 @@ def _coerce(name: str, value: Any) -> Any:
         return float(value)
     if name == "seed":
         return int(value)
+    if name in {"rpm_limit", "tpm_limit"}:
+        return None if value is None else int(value)
     return value
 
 

@@ -32,6 +32,7 @@ from streams.llm.fake_faults import (
     faulty_reply,
     good_reply,
 )
+from streams.llm.fake_limits import Admission, RateLimits
 from streams.llm.lexicon import score_text
 from streams.llm.tokens import count_chat_tokens, count_tokens
 
@@ -46,10 +47,13 @@ class FakeStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     items: int = 0
+    #: 429s from the rpm/tpm limits (not injected faults).
+    throttled: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
             "requests": self.requests,
+            "throttled": self.throttled,
             "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
             "faults": dict(sorted(self.faults.items())),
             "prompt_tokens": self.prompt_tokens,
@@ -75,6 +79,7 @@ class FakeLLM:
         self._rng = random.Random(config.seed)
         self._seed = config.seed
         self._closing = asyncio.Event()
+        self._limits = RateLimits(config.rpm_limit, config.tpm_limit)
         self._runner: web.AppRunner | None = None
         self._completions = 0
 
@@ -137,6 +142,7 @@ class FakeLLM:
             response = await self._answer(request)
         except _Refused as refused:
             response = refused.response
+        response.headers.update(self._limits.headers())
         self.stats.by_status[response.status] += 1
         return response
 
@@ -145,6 +151,7 @@ class FakeLLM:
         body = await _json_body(request)
         model = self._check_model(body)
         items = _prompt_items(body)
+        self._check_rate_limits(body, model)
         if self.config.latency_ms:
             await asyncio.sleep(self.config.latency_ms / 1000)
         if self._seed != self.config.seed:  # a new seed replays from its start
@@ -181,6 +188,19 @@ class FakeLLM:
             message = f"The model `{model}` does not exist or you do not have access to it."
             raise _Refused(_error(404, message, "invalid_request_error", "model_not_found"))
         return model
+
+    def _check_rate_limits(self, body: Mapping[str, Any], model: str) -> None:
+        config = self.config
+        if (self._limits.rpm, self._limits.tpm) != (config.rpm_limit, config.tpm_limit):
+            self._limits = RateLimits(config.rpm_limit, config.tpm_limit)
+        # Admission charges what the reply may cost, as OpenAI does: unused max_tokens still
+        # count against the minute's limit.
+        max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or 0
+        requested = count_chat_tokens(body["messages"]) + int(max_tokens)
+        admission = self._limits.admit(requested)
+        if not admission.admitted:
+            self.stats.throttled += 1
+            raise _Refused(_throttled(admission, model, requested, self._limits))
 
     async def _http_fault(self, fault: FaultKind) -> web.Response | None:
         if fault is FaultKind.RATE_LIMIT:
@@ -249,6 +269,24 @@ def _error(
     return web.json_response(body, status=status, headers=headers)
 
 
+def _throttled(
+    admission: Admission, model: str, requested: int, limits: RateLimits
+) -> web.Response:
+    if admission.too_large:
+        message = (
+            f"Request too large for {model} on tokens per min (TPM): Limit {limits.tpm}, "
+            f"Requested {requested}."
+        )
+        return _error(429, message, "tokens", "rate_limit_exceeded")
+    wait = admission.retry_after_s
+    message = f"Rate limit reached for {model}. Please try again in {wait * 1000:.0f}ms."
+    headers = {
+        "retry-after": str(max(1, math.ceil(wait))),
+        "retry-after-ms": str(math.ceil(wait * 1000)),
+    }
+    return _error(429, message, "tokens", "rate_limit_exceeded", headers=headers)
+
+
 async def _json_body(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
@@ -293,6 +331,8 @@ async def _serve(args: argparse.Namespace) -> None:
         "latency_ms": args.latency_ms,
         "seed": args.seed,
         "api_key": args.api_key,
+        "rpm_limit": args.rpm_limit,
+        "tpm_limit": args.tpm_limit,
     }
     fake = await start_fake_llm(args.host, args.port, **config)
     print(f"fake LLM at {fake.base_url} (faults: POST /_faults, stats: GET /_stats)", flush=True)
@@ -310,6 +350,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--api-key", default=None, help="answer 401 to any other key")
+    parser.add_argument("--rpm-limit", type=int, default=None, help="requests per minute")
+    parser.add_argument("--tpm-limit", type=int, default=None, help="tokens per minute")
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(args))
