@@ -27,7 +27,10 @@ _TERMS: Final[Mapping[str, Mapping[str, float]]] = {
     # --- Dutch -----------------------------------------------------------------------
     "gelukszoeker(s)": {"racism": CLEAR, "hate_speech": CLEAR, "toxic": MILD},
     "kutmarokka(a)n(en)": {
-        "racism": EXPLICIT, "hate_speech": EXPLICIT, "insult": CLEAR, "toxic": CLEAR,
+        "racism": EXPLICIT,
+        "hate_speech": EXPLICIT,
+        "insult": CLEAR,
+        "toxic": CLEAR,
     },
     "omvolking": {"extremism": EXPLICIT, "islamophobia": CLEAR, "racism": CLEAR},
     "omvolkingstheorie": {"extremism": CLEAR},
@@ -133,7 +136,8 @@ def normalize(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     # Drop accents, and zero-width characters (format category) used to dodge word lists.
     stripped = "".join(
-        ch for ch in decomposed
+        ch
+        for ch in decomposed
         if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
     )
     return " ".join(stripped.split())

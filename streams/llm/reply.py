@@ -126,9 +126,7 @@ def parse_reply(
 
 def _fail_all(request: PromptRequest, reason: FailureReason, detail: str) -> ParsedReply:
     detail = _clip(detail)
-    return ParsedReply(
-        results={sid: FailedItem(sid, reason, detail) for sid in request.status_ids}
-    )
+    return ParsedReply(results={sid: FailedItem(sid, reason, detail) for sid in request.status_ids})
 
 
 def _rows(content: str | None, truncated: bool) -> list[Any] | Anomaly:
