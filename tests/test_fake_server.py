@@ -253,6 +253,25 @@ def test_a_prompt_in_another_format_is_a_bad_request(run_with_fake: Callable[...
     run_with_fake(scenario)
 
 
+def test_an_endpoint_without_structured_output_rejects_json_schema(
+    run_with_fake: Callable[..., None],
+) -> None:
+    async def scenario(fake: FakeLLM, client: openai.AsyncOpenAI) -> None:
+        request = build_messages(POSTS)
+        with pytest.raises(openai.BadRequestError) as caught:
+            await complete(client, request)
+        assert "response_format" in str(caught.value)
+        json_mode = await client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=list(request.messages),
+            response_format=response_format(structured=False),
+            max_tokens=max_output_tokens(len(POSTS), structured=False),
+        )
+        assert parsed(json_mode, request).failed == {}
+
+    run_with_fake(scenario, reject_json_schema=True)
+
+
 def test_latency_is_added(run_with_fake: Callable[..., None]) -> None:
     async def scenario(fake: FakeLLM, client: openai.AsyncOpenAI) -> None:
         started = time.monotonic()

@@ -68,6 +68,8 @@ class FaultConfig:
     #: Real rate limits (requests and tokens per minute), enforced with 429s; None: no limit.
     rpm_limit: int | None = None
     tpm_limit: int | None = None
+    #: Answer json_schema response formats with 400, as endpoints without structured output do.
+    reject_json_schema: bool = False
 
     def update(self, changes: Mapping[str, Any]) -> None:
         """Apply ``changes`` (field name -> value, as JSON gives them), validating each."""
@@ -106,6 +108,8 @@ def _coerce(name: str, value: Any) -> Any:
         return int(value)
     if name in {"rpm_limit", "tpm_limit"}:
         return None if value is None else int(value)
+    if name == "reject_json_schema":
+        return bool(value)
     return value
 
 

@@ -150,28 +150,30 @@ class FakeLLM:
         self._check_key(request)
         body = await _json_body(request)
         model = self._check_model(body)
+        self._check_response_format(body)
         items = _prompt_items(body)
         self._check_rate_limits(body, model)
         if self.config.latency_ms:
             await asyncio.sleep(self.config.latency_ms / 1000)
+        fault = self._next_fault()
+        if fault is not None and fault in HTTP_FAULTS:
+            response = await self._http_fault(fault)
+            if response is not None:
+                return response
+            fault = None  # a hang the client sat out ends in a good reply
+        rows = [(item_id, score_text(text)) for item_id, text in items]
+        reply = good_reply(rows) if fault is None else faulty_reply(fault, rows, self._rng)
+        self.stats.items += len(rows)
+        return self._completion(body, model, reply)
+
+    def _next_fault(self) -> FaultKind | None:
         if self._seed != self.config.seed:  # a new seed replays from its start
             self._seed = self.config.seed
             self._rng = random.Random(self._seed)
         fault = choose_fault(self.config, self._rng)
         if fault is not None:
             self.stats.faults[fault.value] += 1
-        if fault in HTTP_FAULTS:
-            assert fault is not None
-            response = await self._http_fault(fault)
-            if response is not None:
-                return response
-        rows = [(item_id, score_text(text)) for item_id, text in items]
-        if fault is None or fault in HTTP_FAULTS:
-            reply = good_reply(rows)
-        else:
-            reply = faulty_reply(fault, rows, self._rng)
-        self.stats.items += len(rows)
-        return self._completion(body, model, reply)
+        return fault
 
     def _check_key(self, request: web.Request) -> None:
         expected = self.config.api_key
@@ -189,14 +191,25 @@ class FakeLLM:
             raise _Refused(_error(404, message, "invalid_request_error", "model_not_found"))
         return model
 
+    def _check_response_format(self, body: Mapping[str, Any]) -> None:
+        wanted = body.get("response_format")
+        schema = isinstance(wanted, dict) and wanted.get("type") == "json_schema"
+        if self.config.reject_json_schema and schema:
+            message = (
+                "Invalid parameter: 'response_format' of type 'json_schema' is not "
+                "supported with this model."
+            )
+            raise _Refused(_error(400, message, "invalid_request_error", param="response_format"))
+
     def _check_rate_limits(self, body: Mapping[str, Any], model: str) -> None:
         config = self.config
         if (self._limits.rpm, self._limits.tpm) != (config.rpm_limit, config.tpm_limit):
             self._limits = RateLimits(config.rpm_limit, config.tpm_limit)
         # Admission charges what the reply may cost, as OpenAI does: unused max_tokens still
         # count against the minute's limit.
-        max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or 0
-        requested = count_chat_tokens(body["messages"]) + int(max_tokens)
+        max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
+        requested = count_chat_tokens(body["messages"])
+        requested += max_tokens if isinstance(max_tokens, int) else 0
         admission = self._limits.admit(requested)
         if not admission.admitted:
             self.stats.throttled += 1
