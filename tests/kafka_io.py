@@ -85,7 +85,8 @@ async def read_until(
         while loop.time() < deadline and not done(records):
             for batch in (await consumer.getmany(timeout_ms=500)).values():
                 records += [
-                    Read(r.topic, r.key, r.value, tuple(r.headers), r.partition, r.offset) for r in batch
+                    Read(r.topic, r.key, r.value, tuple(r.headers), r.partition, r.offset)
+                    for r in batch
                 ]
     finally:
         await consumer.stop()

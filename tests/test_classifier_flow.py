@@ -37,7 +37,9 @@ def topics(unique_name: Callable[[str], str]) -> Topics:
     return Topics(unique_name("raw"), unique_name("scored"), unique_name("dlq"))
 
 
-def classifier_env(worker_env: dict[str, str], topics: Topics, llm: LocalLLMProcess) -> dict[str, str]:
+def classifier_env(
+    worker_env: dict[str, str], topics: Topics, llm: LocalLLMProcess
+) -> dict[str, str]:
     return {
         **worker_env,
         "STREAMS_TOPIC_RAW": topics.raw,
@@ -152,8 +154,8 @@ def test_faults_in_20_percent_of_calls(
         )
         stats = llm.stats()
     reasons = Counter(d.reason for d in verdict.dead.values())
-    print(f"\nfaults: {stats['faults']}; scored {len(verdict.scored)}, dead letters {dict(reasons)}, "
-          f"{elapsed:.1f} s")  # fmt: skip
+    print(f"\nfaults: {stats['faults']}; scored {len(verdict.scored)}, "
+          f"dead letters {dict(reasons)}, {elapsed:.1f} s")  # fmt: skip
     faults = sum(stats["faults"].values())
     assert faults >= 0.15 * stats["requests"] and len(stats["faults"]) >= 8, "fault mix not used"
     assert verdict.lost == []
