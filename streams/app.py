@@ -12,6 +12,8 @@ import faust
 
 from streams import __version__
 from streams.agents import classifier, mirror
+from streams.commands import bench as bench_commands
+from streams.commands import demo as demo_commands
 from streams.commands import kafka as kafka_commands
 from streams.commands import produce as produce_commands
 from streams.commands import schemas as schemas_commands
@@ -51,9 +53,11 @@ def create_app(settings: Settings) -> faust.App:
     mirror.register(app, settings)
     classifier.register(app, settings)
     kafka_commands.register(app, settings)
+    demo_commands.register(app, settings)
     topics_commands.register(app, settings)
     produce_commands.register(app, settings)
     schemas_commands.register(app, settings)
+    bench_commands.register(app, settings)
     return app
 
 
