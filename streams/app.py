@@ -10,7 +10,7 @@ from typing import Any
 
 import faust
 
-from streams import __version__
+from streams import __version__, web
 from streams.agents import classifier, mirror
 from streams.commands import bench as bench_commands
 from streams.commands import demo as demo_commands
@@ -52,6 +52,7 @@ def create_app(settings: Settings) -> faust.App:
     app = faust.App(settings.app_id, **faust_options(settings))
     mirror.register(app, settings)
     classifier.register(app, settings)
+    web.register(app)
     kafka_commands.register(app, settings)
     demo_commands.register(app, settings)
     topics_commands.register(app, settings)

@@ -54,6 +54,8 @@ class Output:
     headers: tuple[tuple[str, bytes], ...] = ()
     #: For metrics: which kind of outcome this is.
     outcome: Literal["scored", "cached", "empty", "deleted", "dead_letter"] = "scored"
+    #: For dead letters: the stage that failed and why.
+    stage: str = ""
     reason: str = ""
     flagged_categories: tuple[str, ...] = ()
     scores: tuple[float, ...] = ()
@@ -89,7 +91,7 @@ def dead_letter(
     )
     return Output(
         "dlq", record.key, record.value or b"", tuple(headers.to_headers()),
-        outcome="dead_letter", reason=reason,
+        outcome="dead_letter", stage=stage, reason=reason,
     )  # fmt: skip
 
 

@@ -19,8 +19,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from streams.categories import CATEGORIES
 from streams.commands.kafka import kafka_up
-from streams.errors import StreamsError
-from streams.kafka_launcher import PortInUseError, free_port
+from streams.errors import PortInUseError, StreamsError
+from streams.kafka_launcher import free_port
 from streams.models.dead_letter import DeadLetterHeaders
 from streams.models.scored import ScoredStatus
 from streams.models.status import StatusToScore, parse_raw_record
@@ -103,7 +103,7 @@ async def collect(
             for batch in (await consumer.getmany(timeout_ms=500)).values():
                 for record in batch:
                     key = (record.key or b"").decode()
-                    if record.timestamp < since_ms or not record.value and not record.headers:
+                    if record.timestamp < since_ms or (not record.value and not record.headers):
                         continue
                     if record.topic == settings.topic_dlq:
                         headers = DeadLetterHeaders.from_headers(list(record.headers))
@@ -154,7 +154,7 @@ def run_demo(settings: Settings, timeout_s: float = 300.0) -> Summary:
     worker = WorkerProcess(env, log_dir / "worker.log").start()
     try:
         worker.wait_ready()
-        say(f"worker started (metrics on http://127.0.0.1:{web_port}/metrics, log {worker.log_path})")
+        say(f"worker started: http://127.0.0.1:{web_port}/metrics, log {worker.log_path}")
         started = time.monotonic()
         since_ms = int(time.time() * 1000) - 1000
         asyncio.run(publish(settings.kafka_bootstrap_servers, settings.topic_raw, posts))

@@ -18,6 +18,8 @@ from typing import Any
 
 import faust
 
+from streams import __version__, metrics
+from streams.categories import CATEGORIES
 from streams.classifier import BatchReport, Classifier, Consumed, Output
 from streams.errors import FatalLLMError
 from streams.ordered_acks import OrderedAcks, Ticket
@@ -65,7 +67,6 @@ class ClassifierRuntime:
         self.batch_started = 0.0
         self.slots = asyncio.Semaphore(settings.max_batches_in_flight)
         self.tasks: set[asyncio.Task[None]] = set()
-        self.reports: list[BatchReport] = []
 
     async def start(self) -> None:
         self.backend = make_backend(self.settings)
@@ -78,6 +79,10 @@ class ClassifierRuntime:
         )
         await self.scored.maybe_declare()
         await self.dlq.maybe_declare()
+        metrics.prime(self.backend.name)
+        metrics.BUILD_INFO.labels(
+            __version__, self.backend.name, self.backend.model, self.backend.prompt_version
+        ).set(1)
         log.info(
             "classifier: backend %s, model %s, batches of up to %d posts or %.1f s, %d in flight",
             self.backend.name, self.backend.model, self.settings.batch_size,
@@ -96,6 +101,12 @@ class ClassifierRuntime:
             timestamp_ms=int(message.timestamp * 1000) if message.timestamp else None,
         )
         ticket = self.acks.track(message.tp, message.offset, event)
+        metrics.POSTS_CONSUMED.inc()
+        highwater = self.app.consumer.highwater(message.tp)
+        if highwater is not None:
+            metrics.CONSUMER_LAG.labels(message.topic, str(message.partition)).set(
+                max(0, highwater - message.offset - 1)
+            )
         if not self.batch:
             self.batch_started = time.monotonic()
         self.batch.append(_Pending(event, record, ticket))
@@ -112,6 +123,8 @@ class ClassifierRuntime:
         # Waiting for a slot is the backpressure: the agent stops reading while all slots
         # are busy, and Faust's buffers stop fetching.
         await self.slots.acquire()
+        metrics.BATCH_SIZE.observe(len(batch))
+        metrics.BATCHES_IN_FLIGHT.inc()
         task = asyncio.ensure_future(self._run(batch))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
@@ -124,8 +137,7 @@ class ClassifierRuntime:
             for pending in batch:
                 for event in self.acks.complete(pending.ticket):
                     event.ack()
-            self.reports.append(report)
-            del self.reports[:-100]
+            self._observe(report)
         except FatalLLMError as exc:
             log.critical("classifier stopped: %s", exc)
             await self.app.crash(exc)
@@ -134,7 +146,32 @@ class ClassifierRuntime:
             log.exception("classifier batch failed; stopping so the batch is redone")
             await self.app.crash(exc)
         finally:
+            metrics.BATCHES_IN_FLIGHT.dec()
             self.slots.release()
+
+    def _observe(self, report: BatchReport) -> None:
+        assert self.backend is not None
+        run = report.run
+        metrics.LLM_TOKENS.labels("input").inc(run.usage.input_tokens)
+        metrics.LLM_TOKENS.labels("cached_input").inc(run.usage.cached_input_tokens)
+        metrics.LLM_TOKENS.labels("output").inc(run.usage.output_tokens)
+        metrics.LLM_COST.inc(run.cost_usd)
+        metrics.LLM_RETRIES.inc(run.retried_posts)
+        metrics.REPEAT_CACHE_HITS.inc(report.cache_hits)
+        for output in report.outputs:
+            if output.outcome == "dead_letter":
+                metrics.DEAD_LETTERS.labels(output.stage, output.reason).inc()
+            elif output.outcome == "deleted":
+                metrics.POSTS_DELETED.inc()
+            else:
+                backend = "none" if output.outcome == "empty" else self.backend.name
+                metrics.POSTS_SCORED.labels(backend, output.outcome).inc()
+                for category in output.flagged_categories:
+                    metrics.FLAGGED.labels(category).inc()
+                for category, score in zip(CATEGORIES, output.scores, strict=False):
+                    metrics.CATEGORY_SCORE.labels(category).observe(score)
+                if output.latency_s is not None:
+                    metrics.END_TO_END_LATENCY.observe(output.latency_s)
 
     async def _publish(self, outputs: list[Output]) -> None:
         producer = self.app.producer

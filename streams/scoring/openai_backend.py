@@ -18,6 +18,7 @@ from typing import Any
 import openai
 from openai import AsyncOpenAI
 
+from streams import metrics
 from streams.errors import FatalLLMError, RetriableLLMError
 from streams.llm import tokens
 from streams.llm.prompt import (
@@ -133,6 +134,7 @@ class OpenAIBackend:
 
     def _count(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        metrics.LLM_REQUESTS.labels(outcome).inc()
 
     async def score_batch(self, posts: Sequence[PostToScore]) -> BatchScores:
         request = build_messages(posts)
@@ -146,6 +148,7 @@ class OpenAIBackend:
             try:
                 response = await self._create(request.messages, budget)
             except openai.RateLimitError as exc:
+                metrics.LLM_REQUEST_DURATION.observe(time.perf_counter() - started)
                 self._count("rate_limited")
                 wait = retry_after_s(exc.response.headers) or self._backoff(attempt)
                 self.limiter.pause(wait)
@@ -184,9 +187,13 @@ class OpenAIBackend:
                 self._count("server_error")
                 last_error = f"HTTP {exc.status_code}"
             else:
-                llm_ms += (time.perf_counter() - started) * 1000
+                elapsed = time.perf_counter() - started
+                metrics.LLM_REQUEST_DURATION.observe(elapsed)
+                llm_ms += elapsed * 1000
                 return self._read(request, response, estimate, llm_ms)
-            llm_ms += (time.perf_counter() - started) * 1000
+            elapsed = time.perf_counter() - started
+            metrics.LLM_REQUEST_DURATION.observe(elapsed)
+            llm_ms += elapsed * 1000
             await asyncio.sleep(self._backoff(attempt))
         raise RetriableLLMError(f"gave up after {self.max_retries + 1} tries: {last_error}")
 
