@@ -19,7 +19,7 @@ from prometheus_client import (
 from streams.categories import CATEGORIES
 
 # The *_created series double the exposition and no dashboard reads them.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 POSTS_CONSUMED = Counter(
