@@ -1,0 +1,78 @@
+"""``streams bench classify``: throughput, latency and LLM cost of the classifier agent, against a
+plain aiokafka loop over the same posts and backend; prints one JSON object."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+import click
+import faust
+from faust.cli import argument, option
+
+from streams.bench import BenchConfig, resolve_bootstrap, run_benchmark
+from streams.errors import StreamsError
+from streams.settings import Settings
+
+
+def register(app: faust.App, settings: Settings) -> None:
+    @app.command(
+        argument("what", type=click.Choice(["classify"])),
+        option("--posts", type=click.IntRange(min=1), default=5000, help="Posts to score."),
+        option(
+            "--batch-size", type=click.IntRange(1, 200), default=25,
+            help="Posts per LLM request, in both runs.",
+        ),
+        option(
+            "--latency-ms", type=click.FloatRange(min=0), default=0.0,
+            help="Latency the local LLM server adds to every request.",
+        ),
+        option(
+            "--fault-rate", type=click.FloatRange(0, 1), default=0.0,
+            help="Share of LLM requests that get an injected fault.",
+        ),
+        option(
+            "--partitions", type=click.IntRange(min=1), default=6,
+            help="Partitions of the raw topic (and of the scored and dead-letter topics).",
+        ),
+        option(
+            "--bootstrap", default=None,
+            help="Broker to use (default: STREAMS_KAFKA_BOOTSTRAP_SERVERS when set, else a "
+            "broker launched for the run).",
+        ),
+        option("--skip-baseline", is_flag=True, help="Only run the agent."),
+    )  # fmt: skip
+    async def bench(
+        self: object, what: str, posts: int, batch_size: int, latency_ms: float,
+        fault_rate: float, partitions: int, bootstrap: str | None, skip_baseline: bool,
+    ) -> None:  # fmt: skip
+        """Benchmark the classifier agent against a plain aiokafka loop; print one JSON object.
+
+        \b
+        Both runs score the same distinct posts (Dutch and English, one in three toxic) with
+        the local OpenAI-compatible server, the repeat cache off:
+        agent     a worker process (streams worker) on a fresh raw topic and consumer group
+        baseline  in-process: consume a batch -> Classifier -> produce (acks=all) -> commit
+        Each reports posts/s, p50/p99 end-to-end latency (output record's timestamp minus the
+        post's produce time), LLM calls and tokens per post, lost posts and posts published
+        with scores the LLM did not give. "format" compares the seed's prompt and reply format
+        with ours on one batch of the posts. Children's logs go to a temp dir named in the
+        report.
+
+        Exit status: 0 nothing lost or wrongly scored in either run, 1 otherwise, 2 the
+        benchmark could not run (no broker, no Java, ...).
+        """
+        config = BenchConfig(
+            posts=posts, batch_size=batch_size, latency_ms=latency_ms, fault_rate=fault_rate,
+            partitions=partitions, bootstrap=resolve_bootstrap(bootstrap, settings),
+            skip_baseline=skip_baseline,
+        )  # fmt: skip
+        try:
+            report = await asyncio.to_thread(run_benchmark, config, settings)
+        except StreamsError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            sys.exit(2)
+        print(json.dumps(report, indent=2))
+        if not report["ok"]:
+            sys.exit(1)
