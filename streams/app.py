@@ -10,10 +10,11 @@ from typing import Any
 
 import faust
 
-from streams import __version__, web
-from streams.agents import classifier, mirror
+from streams import __version__, feedback_api, web
+from streams.agents import classifier, harvester, mirror
 from streams.commands import bench as bench_commands
 from streams.commands import demo as demo_commands
+from streams.commands import harvest as harvest_commands
 from streams.commands import kafka as kafka_commands
 from streams.commands import produce as produce_commands
 from streams.commands import schemas as schemas_commands
@@ -52,8 +53,12 @@ def create_app(settings: Settings) -> faust.App:
     app = faust.App(settings.app_id, **faust_options(settings))
     mirror.register(app, settings)
     classifier.register(app, settings)
+    harvest = harvester.register(app, settings)
+    if harvest is not None:
+        feedback_api.register(app, harvest)
     web.register(app)
     kafka_commands.register(app, settings)
+    harvest_commands.register(app, settings)
     demo_commands.register(app, settings)
     topics_commands.register(app, settings)
     produce_commands.register(app, settings)

@@ -92,6 +92,21 @@ class Settings(BaseSettings):
         4000, ge=100, description="Longer post texts are cut to this many characters."
     )
 
+    # --- harvester -------------------------------------------------------------------------
+    harvester_enabled: bool = Field(True, description="Run the harvester agent.")
+    harvest_dir: Path | None = Field(
+        None, description="Where the harvest_YYYYMMDD.jsonl files go (default data_dir/harvest)."
+    )
+    text_wait_s: float = Field(
+        60.0, gt=0, description="How long a correction without text waits for the post's text."
+    )
+    text_cache_size: int = Field(
+        200_000, ge=1, description="Post texts the harvester keeps for corrections without text."
+    )
+    harvest_flush_interval_s: float = Field(
+        0.5, gt=0, description="Longest time a training example waits before its JSONL fsync."
+    )
+
     # --- LLM ---------------------------------------------------------------------------
     openai_api_key: SecretStr | None = Field(
         None,
@@ -145,6 +160,10 @@ class Settings(BaseSettings):
                 "set at least one host:port, e.g. STREAMS_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092"
             )
         return ",".join(hosts)
+
+    @property
+    def harvest_directory(self) -> Path:
+        return self.harvest_dir or self.data_dir / "harvest"
 
     @property
     def faust_broker_url(self) -> str:
