@@ -92,8 +92,10 @@ class HarvesterRuntime:
         self.lock = asyncio.Lock()
         self.counts = FeedbackCounts()
 
-    def start(self) -> None:
+    async def start(self) -> None:
         if self.sink is None:
+            await self.training.maybe_declare()
+            await self.dlq.maybe_declare()
             self.sink = DailyJsonlSink(self.settings.harvest_directory)
             if self.sink.repaired_bytes:
                 log.warning(
@@ -231,7 +233,7 @@ def register(app: faust.App, settings: Settings) -> HarvesterRuntime | None:
 
     @app.agent(runtime.corrections_topic, name="harvest")
     async def harvest(stream: Any) -> AsyncIterator[None]:
-        runtime.start()
+        await runtime.start()
         async for event in stream.noack().events():
             await runtime.on_correction(event)
             if len(runtime.unflushed) >= 500:
@@ -240,7 +242,7 @@ def register(app: faust.App, settings: Settings) -> HarvesterRuntime | None:
 
     @app.agent(runtime.raw, name="post_texts")
     async def post_texts(stream: Any) -> AsyncIterator[None]:
-        runtime.start()
+        await runtime.start()
         async for event in stream.events():
             await runtime.on_raw(event)
             yield None
