@@ -19,6 +19,7 @@ from streams.commands import kafka as kafka_commands
 from streams.commands import produce as produce_commands
 from streams.commands import schemas as schemas_commands
 from streams.commands import topics as topics_commands
+from streams.kafka_client import faust_credentials
 from streams.settings import Settings, get_settings
 
 
@@ -43,6 +44,7 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "consumer_auto_offset_reset": "earliest",
         "producer_acks": -1,
         "broker_client_id": f"{settings.app_id}-{__version__}",
+        "broker_credentials": faust_credentials(settings),
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import NoReturn
 
 HELP = """Kafka-native content moderation for Mastodon posts.
@@ -16,11 +17,31 @@ see the README for the list. `streams COMMAND --help` explains each command.
 """
 
 
+def preflight_worker() -> None:
+    """Before a worker starts: reach and authenticate to the broker, or exit naming the cause.
+
+    Faust's own clients would retry a wrong password or an untrusted certificate forever.
+    """
+    import asyncio
+
+    from streams.errors import StreamsError
+    from streams.kafka_client import check_connection
+    from streams.settings import get_settings
+
+    try:
+        asyncio.run(check_connection(get_settings()))
+    except StreamsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
 def main() -> NoReturn:
     from faust.cli.faust import cli
 
     from streams.app import app
 
+    if "worker" in sys.argv[1:]:
+        preflight_worker()
     cli.help = HELP
     app.main()
 

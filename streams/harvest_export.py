@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -42,17 +42,23 @@ class ExportSummary:
 
 
 async def latest_per_key(
-    bootstrap: str, topic: str, progress: Callable[[int, int], None] | None = None
+    bootstrap: str,
+    topic: str,
+    progress: Callable[[int, int], None] | None = None,
+    client_options: dict[str, Any] | None = None,
 ) -> tuple[dict[str, bytes | None], int]:
     """The latest value of every key on ``topic`` as of now (None for a tombstone)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    options = client_options or {}
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **options
+    )
     try:
         await consumer.start()
     except Exception as exc:
         await consumer.stop()
         raise BrokerError(f"cannot reach Kafka at {bootstrap}: {exc}") from exc
     try:
-        described = await describe_topic(bootstrap, topic)
+        described = await describe_topic(bootstrap, topic, options)
         if described is None:
             raise BrokerError(f"topic {topic} does not exist (is the harvester running?)")
         tps = [TopicPartition(topic, p) for p in range(described[0])]

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from streams.errors import BrokerError, MissingToolError, PortInUseError
 
@@ -45,6 +46,19 @@ logger.kafka.level = INFO
 logger.apache.name = org.apache.kafka
 logger.apache.level = INFO
 """
+
+
+@dataclass(frozen=True)
+class SaslSsl:
+    """Serve clients over SASL_SSL (SCRAM-SHA-512 over TLS) instead of PLAINTEXT.
+
+    ``keystore_pem`` holds the broker's private key (unencrypted PKCS#8) and its certificate
+    chain; the SCRAM user is created when the storage is formatted.
+    """
+
+    username: str
+    password: str
+    keystore_pem: Path
 
 
 @dataclass(frozen=True)
@@ -144,16 +158,51 @@ def random_cluster_id() -> str:
             return text
 
 
-def server_properties(data_dir: Path, port: int, controller_port: int) -> str:
+def _listener_properties(
+    port: int, controller_port: int, sasl_ssl: SaslSsl | None, internal_port: int
+) -> dict[str, str]:
+    if sasl_ssl is None:
+        return {
+            "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        }
+    # Clients get SASL_SSL; the broker talks to itself on a loopback PLAINTEXT listener.
+    return {
+        "listeners": (
+            f"SASL_SSL://127.0.0.1:{port},INTERNAL://127.0.0.1:{internal_port},"
+            f"CONTROLLER://127.0.0.1:{controller_port}"
+        ),
+        "advertised.listeners": (
+            f"SASL_SSL://127.0.0.1:{port},INTERNAL://127.0.0.1:{internal_port}"
+        ),
+        "inter.broker.listener.name": "INTERNAL",
+        "listener.security.protocol.map": (
+            "SASL_SSL:SASL_SSL,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT"
+        ),
+        "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+        "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        ),
+        "ssl.keystore.type": "PEM",
+        "ssl.keystore.location": str(sasl_ssl.keystore_pem),
+    }
+
+
+def server_properties(
+    data_dir: Path,
+    port: int,
+    controller_port: int,
+    sasl_ssl: SaslSsl | None = None,
+    internal_port: int = 0,
+) -> str:
     props = {
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
-        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        **_listener_properties(port, controller_port, sasl_ssl, internal_port),
         "controller.listener.names": "CONTROLLER",
-        "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
         "log.dirs": str(data_dir / "log"),
         "num.partitions": "1",
         # A single node: every internal topic has one replica.
@@ -188,14 +237,18 @@ def _java_cmd(java: str, jars: Path, heap: str, log4j: Path, main: str, *args: s
     ]
 
 
-def broker_answers(bootstrap: str, timeout_s: float = 2.0) -> bool:
+def broker_answers(
+    bootstrap: str, timeout_s: float = 2.0, client_options: dict[str, Any] | None = None
+) -> bool:
     """True when the broker at ``bootstrap`` answers a metadata request."""
 
     async def probe() -> bool:
         from aiokafka.admin import AIOKafkaAdminClient
 
         admin = AIOKafkaAdminClient(
-            bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000)
+            bootstrap_servers=bootstrap,
+            request_timeout_ms=int(timeout_s * 1000),
+            **(client_options or {}),
         )
         try:
             await asyncio.wait_for(admin.start(), timeout_s)
@@ -225,6 +278,8 @@ def start_broker(
     heap: str = "512m",
     timeout_s: float = 90.0,
     data_dir: Path | None = None,
+    sasl_ssl: SaslSsl | None = None,
+    probe_options: dict[str, Any] | None = None,
 ) -> BrokerHandle:
     """Start a broker in the background and return once it answers a metadata request.
 
@@ -247,12 +302,21 @@ def start_broker(
     log4j = run_dir / "log4j2.properties"
     log4j.write_text(_LOG4J2.format(log_file=log_file))
     props = run_dir / "server.properties"
-    props.write_text(server_properties(run_dir, port, controller_port))
+    props.write_text(
+        server_properties(run_dir, port, controller_port, sasl_ssl, free_port() if sasl_ssl else 0)
+    )
+    scram = []
+    if sasl_ssl is not None:
+        # KRaft keeps SCRAM credentials in the metadata log: they are written at format time.
+        scram = [
+            "--add-scram",
+            f"SCRAM-SHA-512=[name={sasl_ssl.username},password={sasl_ssl.password}]",
+        ]
 
     fmt = subprocess.run(
         _java_cmd(
             java, jars, "256m", log4j, "kafka.tools.StorageTool",
-            "format", "-t", random_cluster_id(), "-c", str(props), "--ignore-formatted",
+            "format", "-t", random_cluster_id(), "-c", str(props), "--ignore-formatted", *scram,
         ),
         capture_output=True, text=True, check=False,
     )  # fmt: skip
@@ -279,7 +343,7 @@ def start_broker(
                 f"the Kafka broker exited with code {proc.returncode} while starting; "
                 f"log: {log_file}\n{_log_tail(log_file)}\n{_log_tail(run_dir / 'broker.out')}"
             )
-        if broker_answers(bootstrap):
+        if broker_answers(bootstrap, client_options=probe_options):
             return handle
         time.sleep(0.3)
     stop_broker(handle)

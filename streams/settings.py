@@ -40,6 +40,15 @@ class Settings(BaseSettings):
         "127.0.0.1:9092",
         description="Comma-separated host:port list of the Kafka brokers.",
     )
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="SASL_SSL for brokers that require SCRAM over TLS."
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = Field(
+        None, description="PEM file of the CA that signed the brokers' certificates."
+    )
     app_id: str = Field(
         "streams-moderation",
         description="Faust app id: the consumer group and the prefix of internal topics.",

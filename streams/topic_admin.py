@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
@@ -41,10 +43,15 @@ async def _describe(
 
 
 async def ensure_topics(
-    bootstrap: str, specs: list[TopicSpec], replication_factor: int = 1
+    bootstrap: str,
+    specs: list[TopicSpec],
+    replication_factor: int = 1,
+    client_options: dict[str, Any] | None = None,
 ) -> list[TopicReport]:
     """Create missing topics; leave existing ones alone but report how they differ."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=30000, **(client_options or {})
+    )
     try:
         await admin.start()
     except Exception as exc:
@@ -80,9 +87,11 @@ async def ensure_topics(
         await admin.close()
 
 
-async def describe_topic(bootstrap: str, name: str) -> tuple[int, dict[str, str]] | None:
+async def describe_topic(
+    bootstrap: str, name: str, client_options: dict[str, Any] | None = None
+) -> tuple[int, dict[str, str]] | None:
     """Partitions and configs of one topic, None when it does not exist."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(client_options or {}))
     await admin.start()
     try:
         return (await _describe(admin, [name])).get(name)

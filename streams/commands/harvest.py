@@ -13,6 +13,7 @@ from faust.cli import argument, option
 
 from streams.errors import StreamsError
 from streams.harvest_export import ExportSummary, latest_per_key, progress_bar, write_export
+from streams.kafka_client import check_connection, client_options
 from streams.settings import Settings
 from streams.timefilter import SINCE_HELP, UNTIL_HELP, parse_time_bound
 
@@ -45,9 +46,11 @@ def register(app: faust.App, settings: Settings) -> None:
         started = time.monotonic()
         summary = ExportSummary()
         try:
+            await check_connection(settings)
             latest, summary.records_read = await latest_per_key(
-                settings.kafka_bootstrap_servers, settings.topic_training, progress_bar()
-            )
+                settings.kafka_bootstrap_servers, settings.topic_training, progress_bar(),
+                client_options(settings),
+            )  # fmt: skip
         except StreamsError as exc:
             print(f"error: {exc}", file=sys.stderr)
             sys.exit(2)

@@ -11,6 +11,8 @@ import faust
 from aiokafka import AIOKafkaProducer
 from faust.cli import argument, option
 
+from streams.errors import StreamsError
+from streams.kafka_client import check_connection, client_options
 from streams.producer_input import KEY_FUNCTIONS, BadRecord, GoodRecord, read_records
 from streams.settings import Settings
 
@@ -18,11 +20,13 @@ PROGRESS_EVERY_S = 2.0
 
 
 async def publish(
-    bootstrap: str, topic: str, records: list[GoodRecord], progress: bool
+    settings: Settings, topic: str, records: list[GoodRecord], progress: bool
 ) -> int:
     """Send the records with delivery confirmed (idempotent producer, acks=all)."""
+    await check_connection(settings)
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **client_options(settings),
         acks="all",
         enable_idempotence=True,
         linger_ms=5,
@@ -82,9 +86,10 @@ def register(app: faust.App, settings: Settings) -> None:
             print(f"--strict: {len(bad)} bad records, nothing sent to {target}", file=sys.stderr)
         elif good:
             try:
-                sent = await publish(
-                    settings.kafka_bootstrap_servers, target, good, progress=len(good) > 1000
-                )
+                sent = await publish(settings, target, good, progress=len(good) > 1000)
+            except StreamsError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                sys.exit(2)
             except Exception as exc:
                 print(
                     f"error: publishing to {target} at {settings.kafka_bootstrap_servers} "

@@ -9,6 +9,7 @@ import faust
 from faust.cli import argument
 
 from streams.errors import StreamsError
+from streams.kafka_client import check_connection, client_options
 from streams.settings import Settings
 from streams.topic_admin import ensure_topics
 from streams.topics import catalog
@@ -36,9 +37,11 @@ def register(app: faust.App, settings: Settings) -> None:
                 )
             return
         try:
+            await check_connection(settings)
             reports = await ensure_topics(
-                settings.kafka_bootstrap_servers, specs, settings.topic_replication_factor
-            )
+                settings.kafka_bootstrap_servers, specs, settings.topic_replication_factor,
+                client_options(settings),
+            )  # fmt: skip
         except StreamsError as exc:
             print(f"error: {exc}", file=sys.stderr)
             sys.exit(2)
