@@ -21,6 +21,7 @@ from streams.commands import schemas as schemas_commands
 from streams.commands import topics as topics_commands
 from streams.kafka_client import faust_credentials
 from streams.settings import Settings, get_settings
+from streams.shutdown import ShutdownGuard
 
 
 def faust_options(settings: Settings) -> dict[str, Any]:
@@ -41,6 +42,8 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "topic_partitions": settings.topic_partitions,
         "topic_replication_factor": settings.topic_replication_factor,
         "broker_commit_interval": settings.broker_commit_interval_s,
+        "broker_session_timeout": settings.broker_session_timeout_s,
+        "broker_heartbeat_interval": min(3.0, settings.broker_session_timeout_s / 3),
         "consumer_auto_offset_reset": "earliest",
         "producer_acks": -1,
         "broker_client_id": f"{settings.app_id}-{__version__}",
@@ -53,9 +56,10 @@ def create_app(settings: Settings) -> faust.App:
     # Faust keeps its version directory under data_dir and will not create the parents.
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     app = faust.App(settings.app_id, **faust_options(settings))
+    guard = ShutdownGuard(app, settings.shutdown_timeout_s)
     mirror.register(app, settings)
-    classifier.register(app, settings)
-    harvest = harvester.register(app, settings)
+    classifier.register(app, settings, guard)
+    harvest = harvester.register(app, settings, guard)
     if harvest is not None:
         feedback_api.register(app, harvest)
     web.register(app)

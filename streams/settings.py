@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         Path("data"), description="Where the worker keeps local state (tables, JSONL sink)."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    shutdown_timeout_s: float = Field(
+        30.0, gt=0, description="Longest SIGTERM shutdown; unfinished work is redone on restart."
+    )
+    broker_session_timeout_s: float = Field(
+        60.0, ge=6, description="A worker silent this long is dropped from the group."
+    )
     broker_commit_interval_s: float = Field(
         1.0, gt=0, description="How often consumed offsets are committed."
     )

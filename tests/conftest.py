@@ -71,4 +71,6 @@ def worker_env(
         "STREAMS_DATA_DIR": str(tmp_path / "worker-data"),
         "STREAMS_TOPIC_PARTITIONS": "3",
         "STREAMS_BROKER_COMMIT_INTERVAL_S": "0.5",
+        # A killed worker's partitions move to its successor after this long.
+        "STREAMS_BROKER_SESSION_TIMEOUT_S": "10",
     }

@@ -27,6 +27,7 @@ from streams.scoring.backend import ScoringBackend
 from streams.scoring.factory import make_backend
 from streams.scoring.repeat_cache import RepeatCache
 from streams.settings import Settings
+from streams.shutdown import ShutdownGuard
 from streams.topics import TopicSpec, catalog
 
 log = logging.getLogger(__name__)
@@ -192,7 +193,9 @@ class ClassifierRuntime:
         await asyncio.gather(*futures)
 
 
-def register(app: faust.App, settings: Settings) -> ClassifierRuntime | None:
+def register(
+    app: faust.App, settings: Settings, guard: ShutdownGuard
+) -> ClassifierRuntime | None:
     if not settings.classifier_enabled:
         return None
     runtime = ClassifierRuntime(app, settings)
@@ -200,6 +203,7 @@ def register(app: faust.App, settings: Settings) -> ClassifierRuntime | None:
     @app.agent(runtime.raw, name="classifier")
     async def classify(stream: Any) -> AsyncIterator[None]:
         await runtime.start()
+        guard.start()
         async for event in stream.noack().events():
             await runtime.submit(event)
             yield None

@@ -32,6 +32,7 @@ from streams.models.corrections import Correction
 from streams.models.status import RawRecordError, StatusDeleted, parse_raw_record
 from streams.ordered_acks import OrderedAcks, Ticket
 from streams.settings import Settings
+from streams.shutdown import ShutdownGuard
 from streams.topics import catalog
 
 log = logging.getLogger(__name__)
@@ -226,14 +227,19 @@ def _first_error(exc: ValidationError) -> str:
     return f"{'.'.join(str(p) for p in first['loc']) or 'record'}: {first['msg']}"
 
 
-def register(app: faust.App, settings: Settings) -> HarvesterRuntime | None:
+def register(
+    app: faust.App, settings: Settings, guard: ShutdownGuard
+) -> HarvesterRuntime | None:
     if not settings.harvester_enabled:
         return None
     runtime = HarvesterRuntime(app, settings)
+    # On stop: fsync what is done and ack it; corrections still waiting for text stay unacked.
+    guard.on_stop.append(runtime.flush)
 
     @app.agent(runtime.corrections_topic, name="harvest")
     async def harvest(stream: Any) -> AsyncIterator[None]:
         await runtime.start()
+        guard.start()
         async for event in stream.noack().events():
             await runtime.on_correction(event)
             if len(runtime.unflushed) >= 500:

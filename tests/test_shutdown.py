@@ -1,0 +1,102 @@
+"""SIGTERM: in-flight work is finished or abandoned within the configured time, never lost."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from kafka_io import corpus, produce, produce_statuses, read_until
+
+from streams.jsonl_sink import ReadReport, read_jsonl
+from streams.local_llm import LocalLLMProcess
+from streams.worker_process import WorkerProcess
+
+pytestmark = pytest.mark.broker
+
+
+@pytest.fixture
+def env(
+    worker_env: dict[str, str], unique_name: Callable[[str], str], tmp_path: Path
+) -> dict[str, str]:
+    env = {
+        **worker_env,
+        **{f"STREAMS_TOPIC_{r}": unique_name(r.lower())
+           for r in ("RAW", "SCORED", "DLQ", "CORRECTIONS", "TRAINING")},
+        "STREAMS_HARVEST_DIR": str(tmp_path / "harvest"),
+        "STREAMS_SHUTDOWN_TIMEOUT_S": "4",
+    }  # fmt: skip
+    created = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "topics", "create"],
+        env={**os.environ, **env}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stdout + created.stderr
+    return env
+
+
+def stop_and_time(worker: WorkerProcess) -> tuple[int, float]:
+    assert worker.proc is not None
+    started = time.monotonic()
+    worker.signal(signal.SIGTERM)
+    code = worker.proc.wait(timeout=60)
+    return code, time.monotonic() - started
+
+
+def test_sigterm_with_slow_llm_calls_in_flight(env: dict[str, str], tmp_path: Path) -> None:
+    posts = corpus(300, start=3_000_000)
+    corrections = [
+        {"correction_id": f"s{i}", "status_id": str(p["id"]), "feedback_type": "false_negative",
+         "expected_categories": ["insult"], "source": "appeal",
+         "timestamp": "2026-11-01T12:00:00Z"}
+        for i, p in enumerate(posts[:100])
+    ]  # fmt: skip
+    bootstrap = env["STREAMS_KAFKA_BOOTSTRAP_SERVERS"]
+    with LocalLLMProcess(tmp_path / "llm.log", latency_ms=8000) as llm:
+        env.update({
+            "STREAMS_SCORING_BACKEND": "openai", "OPENAI_API_KEY": "sk-test-0000000000000000",
+            "STREAMS_OPENAI_BASE_URL": llm.base_url, "STREAMS_OPENAI_TIMEOUT_S": "30",
+        })  # fmt: skip
+        produce_statuses(bootstrap, env["STREAMS_TOPIC_RAW"], posts)
+        asyncio.run(produce(bootstrap, env["STREAMS_TOPIC_CORRECTIONS"], [
+            (str(c["status_id"]).encode(), json.dumps(c).encode()) for c in corrections
+        ]))  # fmt: skip
+        worker = WorkerProcess(env, tmp_path / "worker.log").start()
+        worker.wait_ready()
+        # Wait until LLM calls are in flight (the local server has received some).
+        deadline = time.monotonic() + 30
+        while llm.stats()["requests"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1)
+        code, seconds = stop_and_time(worker)
+        print(f"\nSIGTERM with slow LLM calls in flight: exit {code} after {seconds:.1f} s")
+        assert code == 0, worker.log_tail()
+        assert seconds < 4 + 6, "shutdown took longer than STREAMS_SHUTDOWN_TIMEOUT_S allows"
+
+        for path in (tmp_path / "harvest").glob("harvest_*.jsonl"):
+            report = ReadReport()
+            list(read_jsonl(path, report))
+            assert report.clean, f"{path}: {report}"
+
+        # Restart with a fast LLM: the abandoned batches are redone, nothing is lost.
+        llm.set_faults(latency_ms=0)
+        with WorkerProcess(env, tmp_path / "worker-2.log"):
+            records = asyncio.run(read_until(
+                bootstrap, [env["STREAMS_TOPIC_SCORED"]],
+                lambda rs: len({r.key for r in rs}) >= 300, timeout_s=120,
+            ))  # fmt: skip
+    assert {r.key for r in records} == {str(p["id"]).encode() for p in posts}
+
+
+def test_idle_worker_stops_promptly(env: dict[str, str], tmp_path: Path) -> None:
+    worker = WorkerProcess(env, tmp_path / "worker.log").start()
+    worker.wait_ready()
+    code, seconds = stop_and_time(worker)
+    print(f"\nSIGTERM when idle: exit {code} after {seconds:.1f} s")
+    assert code == 0 and seconds < 10, worker.log_tail()
