@@ -27,9 +27,13 @@ def preflight_worker() -> None:
     from streams.errors import StreamsError
     from streams.kafka_client import check_connection
     from streams.settings import get_settings
+    from streams.topic_admin import prepare_worker_topics
 
+    settings = get_settings()
     try:
-        asyncio.run(check_connection(get_settings()))
+        asyncio.run(check_connection(settings))
+        for warning in asyncio.run(prepare_worker_topics(settings)):
+            print(f"warning: {warning}", file=sys.stderr)
     except StreamsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)

@@ -7,8 +7,9 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from streams.errors import BrokerError
-from streams.topics import TopicReport, TopicSpec, compare
+from streams.errors import BrokerError, ConfigurationError
+from streams.settings import Settings
+from streams.topics import TopicReport, TopicSpec, catalog, compare
 
 _TOPIC_ALREADY_EXISTS = 36
 
@@ -97,3 +98,35 @@ async def describe_topic(
         return (await _describe(admin, [name])).get(name)
     finally:
         await admin.close()
+
+
+async def prepare_worker_topics(settings: Settings) -> list[str]:
+    """Create the catalog's missing topics before a worker subscribes; return drift warnings.
+
+    Raises ConfigurationError when the harvester's inputs are not co-partitioned with its
+    tables: its tables have ``topic_partitions`` partitions, and Faust would otherwise crash
+    the agent over and over.
+    """
+    from streams.kafka_client import client_options
+
+    specs = catalog(settings)
+    reports = await ensure_topics(
+        settings.kafka_bootstrap_servers, specs, settings.topic_replication_factor,
+        client_options(settings),
+    )  # fmt: skip
+    warnings = [r.line() for r in reports if r.outcome == "drift"]
+    if settings.harvester_enabled:
+        for spec in specs:
+            if spec.role not in ("raw", "corrections"):
+                continue
+            described = await describe_topic(
+                settings.kafka_bootstrap_servers, spec.name, client_options(settings)
+            )
+            if described is not None and described[0] != settings.topic_partitions:
+                raise ConfigurationError(
+                    f"topic {spec.name} has {described[0]} partitions but "
+                    f"STREAMS_TOPIC_PARTITIONS={settings.topic_partitions}: the harvester's "
+                    "tables must match; set STREAMS_TOPIC_PARTITIONS to the topic's count "
+                    "(and give the raw and corrections topics the same count)"
+                )
+    return warnings

@@ -63,8 +63,10 @@ def unique_name(request: pytest.FixtureRequest) -> Callable[[str], str]:
 def worker_env(
     kafka_bootstrap: str, tmp_path: Path, unique_name: Callable[[str], str]
 ) -> dict[str, str]:
-    """Environment of a worker on the session's broker, with its own group and state dir."""
+    """Environment of a worker on the session's broker: its own group, state dir and topics."""
     return {
+        **{f"STREAMS_TOPIC_{role}": unique_name(role.lower())
+           for role in ("RAW", "SCORED", "DLQ", "CORRECTIONS", "TRAINING")},
         "STREAMS_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "STREAMS_APP_ID": unique_name("app"),
         "STREAMS_WEB_PORT": str(kafka_launcher.free_port()),

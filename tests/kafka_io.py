@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -91,3 +94,12 @@ async def read_until(
     finally:
         await consumer.stop()
     return records
+
+
+def create_topics(env: dict[str, str]) -> None:
+    """`streams topics create` with a worker's environment, as an operator would run it first."""
+    created = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "topics", "create"],
+        env={**os.environ, **env}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stdout + created.stderr

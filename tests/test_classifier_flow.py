@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from kafka_io import Read, corpus, produce_statuses, read_until
+from kafka_io import Read, corpus, create_topics, produce_statuses, read_until
 
 from streams.llm.lexicon import score_text
 from streams.local_llm import LocalLLMProcess
@@ -96,6 +96,7 @@ def run_flow(
 ) -> tuple[Verdict, float]:  # fmt: skip
     statuses = corpus(n)
     sent = {str(s["id"]): json.dumps(s).encode() for s in statuses}
+    create_topics(env)
     produce_statuses(kafka_bootstrap, topics.raw, statuses)
 
     def all_in(records: list[Read]) -> bool:
@@ -186,6 +187,7 @@ def test_bad_api_key_stops_the_worker_with_a_clear_message(
 ) -> None:
     with LocalLLMProcess(tmp_path / "llm.log", api_key="the-right-key") as llm:
         env = classifier_env(worker_env, topics, llm)
+        create_topics(env)
         produce_statuses(kafka_bootstrap, topics.raw, corpus(5))
         worker = WorkerProcess(env, tmp_path / "worker.log").start()
         assert worker.proc is not None
