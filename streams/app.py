@@ -10,9 +10,10 @@ from typing import Any
 
 import faust
 
-from streams import __version__, feedback_api, web
+from streams import __version__, feedback_api, metrics, web
 from streams.agents import classifier, harvester, mirror
 from streams.commands import bench as bench_commands
+from streams.commands import chaos as chaos_commands
 from streams.commands import demo as demo_commands
 from streams.commands import harvest as harvest_commands
 from streams.commands import kafka as kafka_commands
@@ -20,6 +21,7 @@ from streams.commands import produce as produce_commands
 from streams.commands import schemas as schemas_commands
 from streams.commands import topics as topics_commands
 from streams.kafka_client import faust_credentials
+from streams.scoring.factory import backend_identity
 from streams.settings import Settings, get_settings
 from streams.shutdown import ShutdownGuard
 
@@ -56,6 +58,9 @@ def create_app(settings: Settings) -> faust.App:
     # Faust keeps its version directory under data_dir and will not create the parents.
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     app = faust.App(settings.app_id, **faust_options(settings))
+    backend, model, prompt_version = backend_identity(settings)
+    metrics.prime(backend)
+    metrics.BUILD_INFO.labels(__version__, backend, model, prompt_version).set(1)
     guard = ShutdownGuard(app, settings.shutdown_timeout_s)
     mirror.register(app, settings)
     classifier.register(app, settings, guard)
@@ -70,6 +75,7 @@ def create_app(settings: Settings) -> faust.App:
     produce_commands.register(app, settings)
     schemas_commands.register(app, settings)
     bench_commands.register(app, settings)
+    chaos_commands.register(app, settings)
     return app
 
 

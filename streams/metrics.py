@@ -140,8 +140,14 @@ def prime(backend: str) -> None:
         LLM_TOKENS.labels(kind)
     for outcome in ("published", "erased"):
         TRAINING_EXAMPLES.labels(outcome)
-    for stage, reason in (("parse", "invalid_json"), ("score", "llm_unavailable")):
+    for stage, reason in (
+        ("parse", "invalid_json"), ("score", "llm_unavailable"),
+        ("harvest", "invalid_correction"), ("harvest", "text_wait_expired"),
+    ):  # fmt: skip
         DEAD_LETTERS.labels(stage, reason)
+    for source in ("admin_override", "user_report", "appeal"):
+        for feedback_type in ("false_positive", "false_negative", "other"):
+            CORRECTIONS.labels(source, feedback_type)
 
 
 def exposition() -> bytes:

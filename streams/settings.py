@@ -33,6 +33,8 @@ class Settings(BaseSettings):
         extra="ignore",
         frozen=True,
         populate_by_name=True,
+        # OPENAI_API_KEY="" (as compose files pass an unset variable) means no key.
+        env_ignore_empty=True,
     )
 
     # --- Kafka -------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any
 
 import faust
 
-from streams import __version__, metrics
+from streams import metrics
 from streams.categories import CATEGORIES
 from streams.classifier import BatchReport, Classifier, Consumed, Output
 from streams.errors import FatalLLMError
@@ -68,6 +68,8 @@ class ClassifierRuntime:
         self.batch_started = 0.0
         self.slots = asyncio.Semaphore(settings.max_batches_in_flight)
         self.tasks: set[asyncio.Task[None]] = set()
+        #: Offset of the last record read per partition, for the lag gauge.
+        self.last_read: dict[Any, int] = {}
 
     async def start(self) -> None:
         self.backend = make_backend(self.settings)
@@ -80,10 +82,6 @@ class ClassifierRuntime:
         )
         await self.scored.maybe_declare()
         await self.dlq.maybe_declare()
-        metrics.prime(self.backend.name)
-        metrics.BUILD_INFO.labels(
-            __version__, self.backend.name, self.backend.model, self.backend.prompt_version
-        ).set(1)
         log.info(
             "classifier: backend %s, model %s, batches of up to %d posts or %.1f s, %d in flight",
             self.backend.name, self.backend.model, self.settings.batch_size,
@@ -103,16 +101,20 @@ class ClassifierRuntime:
         )
         ticket = self.acks.track(message.tp, message.offset, event)
         metrics.POSTS_CONSUMED.inc()
-        highwater = self.app.consumer.highwater(message.tp)
-        if highwater is not None:
-            metrics.CONSUMER_LAG.labels(message.topic, str(message.partition)).set(
-                max(0, highwater - message.offset - 1)
-            )
+        self.last_read[message.tp] = message.offset
+        self.update_lag(message.tp)
         if not self.batch:
             self.batch_started = time.monotonic()
         self.batch.append(_Pending(event, record, ticket))
         if len(self.batch) >= self.settings.batch_size:
             await self.dispatch()
+
+    def update_lag(self, tp: Any) -> None:
+        highwater = self.app.consumer.highwater(tp)
+        if highwater is not None and tp in self.last_read:
+            metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(
+                max(0, highwater - self.last_read[tp] - 1)
+            )
 
     async def flush_due(self) -> None:
         """Send a partial batch that has waited long enough."""
@@ -210,6 +212,13 @@ def register(
 
     async def flush_partial_batches() -> None:
         await runtime.flush_due()
+
+    async def refresh_lag() -> None:
+        # Between records too, so a stalled worker's lag keeps growing on the dashboard.
+        for tp in list(runtime.last_read):
+            runtime.update_lag(tp)
+
+    app.timer(interval=5.0, name="classifier_lag")(refresh_lag)
 
     app.timer(interval=min(0.1, settings.batch_timeout_s / 2), name="classifier_flush")(
         flush_partial_batches

@@ -16,6 +16,15 @@ def backend_name(settings: Settings) -> str:
     return "openai" if settings.openai_api_key is not None else "lexicon"
 
 
+def backend_identity(settings: Settings) -> tuple[str, str, str]:
+    """(backend, model, prompt version) the settings select, without building the backend."""
+    if backend_name(settings) == "openai":
+        from streams.llm.prompt import PROMPT_VERSION
+
+        return "openai", settings.openai_model, PROMPT_VERSION
+    return LexiconBackend.name, LexiconBackend.model, LexiconBackend.prompt_version
+
+
 def make_backend(settings: Settings) -> ScoringBackend:
     name = backend_name(settings)
     if name == "openai":
