@@ -10,7 +10,7 @@ from typing import Any
 
 import faust
 
-from streams import __version__, feedback_api, metrics, web
+from streams import __version__, feedback_api, log_policy, metrics, web
 from streams.agents import classifier, harvester, mirror
 from streams.commands import bench as bench_commands
 from streams.commands import demo as demo_commands
@@ -54,6 +54,7 @@ def faust_options(settings: Settings) -> dict[str, Any]:
 
 def create_app(settings: Settings) -> faust.App:
     """A Faust app with this project's agents and commands."""
+    log_policy.install()
     # Faust keeps its version directory under data_dir and will not create the parents.
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     app = faust.App(settings.app_id, **faust_options(settings))

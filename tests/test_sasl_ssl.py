@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from aiokafka import AIOKafkaConsumer
 
 from streams import kafka_launcher as launcher
 from streams.kafka_client import client_options
+from streams.local_llm import LocalLLMProcess
 from streams.settings import KAFKA_VERSION, Settings
 from streams.worker_process import WorkerProcess
 
@@ -166,3 +168,68 @@ def test_clear_error_within_30_s(
     log = (tmp_path / "worker.log").read_text()
     assert code == 2 and expected in log, log[-2000:]
     assert "not the password" not in log
+
+
+def test_debug_logs_and_metrics_hold_no_secret_and_no_post_text(
+    secure_broker: tuple[str, Path, Path], tmp_path: Path
+) -> None:
+    bootstrap, ca, _ = secure_broker
+    api_key = "sk-test-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+    marker = "Zwijgzaamheidsproef"  # a word that occurs nowhere but in these posts
+    posts = [
+        {"id": str(900 + i), "content": f"<p>{marker} {i}: de linkse ratten</p>",
+         "spoiler_text": f"{marker} cw", "language": "nl"}
+        for i in range(20)
+    ]  # fmt: skip
+    path = tmp_path / "posts.jsonl"
+    path.write_text("".join(json.dumps(p) + "\n" for p in posts))
+    env = secure_env(bootstrap, ca)
+    with LocalLLMProcess(tmp_path / "llm.log", fault_rate=0.3, seed=3) as llm:
+        worker_env = {
+            **env, "STREAMS_APP_ID": "secrets-app", "STREAMS_DATA_DIR": str(tmp_path / "data"),
+            "STREAMS_WEB_PORT": str(launcher.free_port()), "STREAMS_TOPIC_RAW": "secrets.raw",
+            "STREAMS_TOPIC_SCORED": "secrets.scored", "STREAMS_TOPIC_DLQ": "secrets.dlq",
+            "STREAMS_TOPIC_CORRECTIONS": "secrets.corrections",
+            "STREAMS_TOPIC_TRAINING": "secrets.training", "STREAMS_SCORING_BACKEND": "openai",
+            "OPENAI_API_KEY": api_key, "STREAMS_OPENAI_BASE_URL": llm.base_url,
+            "STREAMS_OPENAI_BACKOFF_S": "0.05", "STREAMS_MAX_ATTEMPTS": "2",
+            "STREAMS_LOG_LEVEL": "DEBUG",
+        }  # fmt: skip
+        worker = WorkerProcess(worker_env, tmp_path / "worker.log", loglevel="debug").start()
+        try:
+            worker.wait_ready()
+            sent = produce(env, path, "secrets.raw")
+            assert sent.returncode == 0, sent.stderr
+
+            async def scored() -> int:
+                options = client_options(Settings(
+                    kafka_security_protocol="SASL_SSL", kafka_sasl_username=USER,
+                    kafka_sasl_password=PASSWORD, kafka_ssl_cafile=ca,
+                ))  # fmt: skip
+                consumer = AIOKafkaConsumer(
+                    "secrets.scored", "secrets.dlq", bootstrap_servers=bootstrap,
+                    auto_offset_reset="earliest", **options,
+                )  # fmt: skip
+                await consumer.start()
+                seen: set[bytes] = set()
+                try:
+                    deadline = time.monotonic() + 60
+                    while len(seen) < 20 and time.monotonic() < deadline:
+                        for batch in (await consumer.getmany(timeout_ms=500)).values():
+                            seen |= {r.key for r in batch if r.key is not None}
+                finally:
+                    await consumer.stop()
+                return len(seen)
+
+            assert asyncio.run(scored()) == 20
+            with urllib.request.urlopen(worker.web_url + "/metrics", timeout=10) as response:
+                exposition = response.read().decode()
+        finally:
+            worker.stop()
+    log = (tmp_path / "worker.log").read_text(errors="replace")
+    assert "DEBUG" in log, "the worker did not log at DEBUG"
+    for name, text in (("log", log), ("metrics", exposition)):
+        for secret in (api_key, PASSWORD):
+            assert secret not in text, f"a secret is in the {name}"
+        assert marker not in text, f"post text is in the {name}"
+        assert "linkse ratten" not in text, f"post text is in the {name}"
