@@ -236,21 +236,34 @@ def register(
     # On stop: fsync what is done and ack it; corrections still waiting for text stay unacked.
     guard.on_stop.append(runtime.flush)
 
+    async def crash(exc: Exception) -> None:
+        # Faust would restart the agent and go on with the next records, but records it had
+        # handed out and never acked would hold the partition's commits back for good. Stop
+        # the worker instead: after the restart everything unacked is consumed again.
+        log.exception("harvester failed; stopping the worker so its records are redone")
+        await app.crash(exc)
+
     @app.agent(runtime.corrections_topic, name="harvest")
     async def harvest(stream: Any) -> AsyncIterator[None]:
         await runtime.start()
         guard.start()
         async for event in stream.noack().events():
-            await runtime.on_correction(event)
-            if len(runtime.unflushed) >= 500:
-                await runtime.flush()
+            try:
+                await runtime.on_correction(event)
+                if len(runtime.unflushed) >= 500:
+                    await runtime.flush()
+            except Exception as exc:
+                await crash(exc)
             yield None
 
     @app.agent(runtime.raw, name="post_texts")
     async def post_texts(stream: Any) -> AsyncIterator[None]:
         await runtime.start()
         async for event in stream.events():
-            await runtime.on_raw(event)
+            try:
+                await runtime.on_raw(event)
+            except Exception as exc:
+                await crash(exc)
             yield None
 
     async def flush_and_expire() -> None:
