@@ -12,12 +12,11 @@ import time
 import urllib.error
 import urllib.request
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from kafka_io import Read, produce, produce_statuses, read_until, status
+from kafka_io import Read, create_topics, produce, produce_statuses, read_until, status
 
 from streams.categories import CATEGORIES
 from streams.errors import BrokerError
@@ -37,12 +36,10 @@ TYPES = ("false_positive", "false_negative", "other")
 
 @pytest.fixture
 def env(
-    worker_env: dict[str, str], unique_name: Callable[[str], str], tmp_path: Path
+    worker_env: dict[str, str], tmp_path: Path
 ) -> dict[str, str]:
     env = {
         **worker_env,
-        **{f"STREAMS_TOPIC_{r}": unique_name(r.lower())
-           for r in ("RAW", "SCORED", "DLQ", "CORRECTIONS", "TRAINING")},
         "STREAMS_CLASSIFIER_ENABLED": "false",
         "STREAMS_TOPIC_PARTITIONS": "3",
         "STREAMS_HARVEST_DIR": str(tmp_path / "harvest"),
@@ -50,11 +47,7 @@ def env(
         "STREAMS_HARVEST_FLUSH_INTERVAL_S": "0.2",
     }  # fmt: skip
     # As an operator would: the topics exist, co-partitioned, before anything is produced.
-    created = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "topics", "create"],
-        env={**os.environ, **env}, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert created.returncode == 0, created.stdout + created.stderr
+    create_topics(env)
     return env
 
 

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from kafka_io import corpus, produce, produce_statuses, read_until
+from kafka_io import corpus, create_topics, produce, produce_statuses, read_until
 
 from streams.jsonl_sink import ReadReport, read_jsonl
 from streams.local_llm import LocalLLMProcess
@@ -24,20 +20,14 @@ pytestmark = pytest.mark.broker
 
 @pytest.fixture
 def env(
-    worker_env: dict[str, str], unique_name: Callable[[str], str], tmp_path: Path
+    worker_env: dict[str, str], tmp_path: Path
 ) -> dict[str, str]:
     env = {
         **worker_env,
-        **{f"STREAMS_TOPIC_{r}": unique_name(r.lower())
-           for r in ("RAW", "SCORED", "DLQ", "CORRECTIONS", "TRAINING")},
         "STREAMS_HARVEST_DIR": str(tmp_path / "harvest"),
         "STREAMS_SHUTDOWN_TIMEOUT_S": "4",
     }  # fmt: skip
-    created = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "topics", "create"],
-        env={**os.environ, **env}, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert created.returncode == 0, created.stdout + created.stderr
+    create_topics(env)
     return env
 
 
