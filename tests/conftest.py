@@ -12,6 +12,24 @@ import pytest
 from streams import kafka_launcher
 from streams.settings import KAFKA_VERSION, Settings
 
+#: How the session's broker was provided, for the summary at the end of the run.
+BROKER_SOURCE: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say which real broker the broker tests ran against, and how many ran."""
+    stats = terminalreporter.stats
+    broker_tests = {
+        outcome: sum(1 for r in stats.get(outcome, []) if "broker" in getattr(r, "keywords", {}))
+        for outcome in ("passed", "failed", "skipped", "error")
+    }
+    source = BROKER_SOURCE[0] if BROKER_SOURCE else "not started (no broker test selected)"
+    terminalreporter.write_line(
+        f"kafka broker: {source}; broker tests: {broker_tests['passed']} passed, "
+        f"{broker_tests['failed']} failed, {broker_tests['skipped']} skipped, "
+        f"{broker_tests['error']} errors"
+    )
+
 
 def _docker_engine_answers() -> bool:
     try:
@@ -29,7 +47,7 @@ def kafka_bootstrap() -> Iterator[str]:
     """A real broker: KAFKA_BOOTSTRAP_SERVERS if set, else testcontainers, else the launcher."""
     given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if given:
-        print(f"\nkafka_bootstrap: using KAFKA_BOOTSTRAP_SERVERS={given}")
+        BROKER_SOURCE.append(f"KAFKA_BOOTSTRAP_SERVERS={given}")
         yield given
         return
     if _docker_engine_answers():
@@ -37,14 +55,14 @@ def kafka_bootstrap() -> Iterator[str]:
 
         with KafkaContainer(f"apache/kafka:{KAFKA_VERSION}").with_kraft() as container:
             bootstrap = container.get_bootstrap_server()
-            print(f"\nkafka_bootstrap: testcontainers apache/kafka:{KAFKA_VERSION} at {bootstrap}")
+            BROKER_SOURCE.append(f"testcontainers apache/kafka:{KAFKA_VERSION} at {bootstrap}")
             yield bootstrap
         return
     settings = Settings()
     with kafka_launcher.running_broker(
         cache_dir=settings.cache_dir, version=KAFKA_VERSION, heap="768m"
     ) as handle:
-        print(f"\nkafka_bootstrap: launched Apache Kafka {KAFKA_VERSION} at {handle.bootstrap}")
+        BROKER_SOURCE.append(f"launched Apache Kafka {KAFKA_VERSION} at {handle.bootstrap}")
         yield handle.bootstrap
 
 
