@@ -13,6 +13,7 @@ import faust
 from streams import __version__, feedback_api, log_policy, metrics, web
 from streams.agents import classifier, harvester, mirror
 from streams.commands import bench as bench_commands
+from streams.commands import chaos as chaos_commands
 from streams.commands import demo as demo_commands
 from streams.commands import harvest as harvest_commands
 from streams.commands import kafka as kafka_commands
@@ -75,6 +76,7 @@ def create_app(settings: Settings) -> faust.App:
     produce_commands.register(app, settings)
     schemas_commands.register(app, settings)
     bench_commands.register(app, settings)
+    chaos_commands.register(app, settings)
     return app
 
 
