@@ -19,24 +19,28 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import signal
-import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from streams.bench import BenchConfig, scoring_fields, worker_env
 from streams.bench_corpus import BenchPost, make_posts
 from streams.bench_kafka import RunTopics
 from streams.bench_measure import Expected
-from streams.chaos_kafka import BounceVariant, ChaosBroker, OutputReader, produce_records
+from streams.chaos_kafka import ChaosBroker, OutputReader, produce_records
+from streams.chaos_plan import ChaosConfig, PlannedFault, is_ok, plan_faults
+from streams.chaos_workers import (
+    FAUST_SESSION_TIMEOUT_S,
+    Workers,
+    progress,
+    worker_session_timeout_s,
+)
 from streams.chaos_workload import (
-    OutputVerdict,
     SentCorrection,
     attribute_duplicates,
     expected_examples,
@@ -53,135 +57,18 @@ from streams.local_llm import LocalLLMProcess
 from streams.settings import Settings
 from streams.topic_admin import ensure_topics
 from streams.topics import catalog
-from streams.worker_process import WorkerProcess
-
-FaultKind = Literal["kill", "bounce", "pause", "takeover"]
 
 #: Partitions of every topic of the run: two workers share six raw partitions.
 PARTITIONS: Final = 6
-MIN_WAVES: Final = 4
-#: The issue's target: duplicates at most this share of the posts.
-MAX_DUPLICATES_PCT: Final = 2.0
-#: Faust's broker_session_timeout when the settings do not set one.
-FAUST_SESSION_TIMEOUT_S: Final = 60.0
 #: Worker settings that make a dead member leave the group sooner (the broker's minimum session
 #: timeout is 6 s); applied when the settings have them.
 RECOVERY_TUNING: Final = {"broker_session_timeout_s": "10"}
 #: A correction waits this long for its post's text; longer than any outage of the run.
 TEXT_WAIT_S: Final = 300.0
 PAUSE_MARGIN_S: Final = 5.0
-READY_TIMEOUT_S: Final = 120.0
 DUPLICATE_GRACE_S: Final = 3.0
 #: The next wave goes out once this share of the current one is handled: always a backlog.
 PACE_FRACTION: Final = 0.5
-
-
-def progress(message: str) -> None:
-    print(f"chaos: {message}", file=sys.stderr, flush=True)
-
-
-@dataclass(frozen=True)
-class ChaosConfig:
-    posts: int = 20_000
-    #: None: posts / 10.
-    corrections: int | None = None
-    kills: int = 0
-    broker_bounces: int = 0
-    workers: int = 1
-    pause: bool = False
-    llm_fault_rate: float = 0.0
-    seed: int = 0
-    #: Seconds the drain may take after the last wave.
-    timeout_s: float = 900.0
-    commit_interval_s: float = 0.2
-    batch_size: int = 25
-
-    def __post_init__(self) -> None:
-        if self.workers not in (1, 2):
-            raise ValueError(f"workers must be 1 or 2, got {self.workers}")
-        if self.posts < 1:
-            raise ValueError(f"posts must be at least 1, got {self.posts}")
-
-    @property
-    def correction_count(self) -> int:
-        return self.posts // 10 if self.corrections is None else self.corrections
-
-    @property
-    def correction_statuses(self) -> int:
-        return max(1, self.posts // 40)
-
-    @property
-    def fault_count(self) -> int:
-        return self.kills + self.broker_bounces + int(self.pause) + int(self.workers == 2)
-
-    @property
-    def waves(self) -> int:
-        """One wave per fault, and two quiet ones at the end to show the pipeline recovered."""
-        return min(self.posts, max(MIN_WAVES, self.fault_count + 2))
-
-
-@dataclass(frozen=True)
-class PlannedFault:
-    kind: FaultKind
-    #: Injected while this wave is being handled ...
-    wave: int
-    #: ... once this share of its posts is.
-    fraction: float
-    #: The worker slot it hits (kill, pause, takeover).
-    worker: int = 0
-    variant: BounceVariant | None = None
-
-
-def plan_faults(config: ChaosConfig) -> list[PlannedFault]:
-    """One fault per wave in a random order, each at a random moment of its wave; bounces
-    alternate SIGTERM and SIGKILL, the first one SIGTERM."""
-    rng = random.Random(config.seed)
-    kinds: list[FaultKind] = ["kill"] * config.kills
-    kinds += ["bounce"] * config.broker_bounces
-    if config.pause:
-        kinds.append("pause")
-    if config.workers == 2:
-        kinds.append("takeover")
-    rng.shuffle(kinds)
-    last = config.waves - 1
-    planned = []
-    bounces = 0
-    for index, kind in enumerate(kinds):
-        variant: BounceVariant | None = None
-        if kind == "bounce":
-            variant = "sigterm" if bounces % 2 == 0 else "sigkill"
-            bounces += 1
-        planned.append(
-            PlannedFault(
-                kind=kind,
-                wave=min(index, last),
-                fraction=round(rng.uniform(0.2, 0.8), 3),
-                worker=rng.randrange(config.workers),
-                variant=variant,
-            )
-        )
-    return planned
-
-
-def is_ok(verdict: OutputVerdict, export_wrong: int, jsonl_wrong: int, took_over: bool) -> bool:
-    return (
-        not verdict.lost
-        and verdict.failure_zeroed == 0
-        and verdict.duplicates_pct <= MAX_DUPLICATES_PCT
-        and export_wrong == 0
-        and jsonl_wrong == 0
-        and took_over
-    )
-
-
-def worker_session_timeout_s(env: Mapping[str, str]) -> float:
-    """The consumer session timeout the workers run with (Faust's default unless set)."""
-    from streams.app import faust_options  # the app module builds an app on import
-
-    fields = {k.removeprefix("STREAMS_").lower(): v for k, v in env.items()
-              if k.startswith("STREAMS_")}  # fmt: skip
-    options = faust_options(Settings.model_validate(fields))
-    return float(options.get("broker_session_timeout", FAUST_SESSION_TIMEOUT_S))
 
 
 @dataclass
@@ -199,59 +86,6 @@ class Topics:
 
     def settings(self) -> dict[str, str]:
         return {f"STREAMS_TOPIC_{name.upper()}": value for name, value in asdict(self).items()}
-
-
-class Workers:
-    """The worker slots; each start of a slot is a new process with a new log file."""
-
-    def __init__(self, env_for: Callable[[int], dict[str, str]], log_dir: Path, count: int):
-        self.env_for = env_for
-        self.log_dir = log_dir
-        self.procs: list[WorkerProcess | None] = [None] * count
-        self.starts = [0] * count
-        self.crashes: list[dict[str, Any]] = []
-
-    def start(self, slot: int) -> float:
-        """Start the slot's worker; return the seconds until its web server answered."""
-        started = time.monotonic()
-        self.starts[slot] += 1
-        log = self.log_dir / f"worker{slot}-{self.starts[slot]}.log"
-        proc = WorkerProcess(self.env_for(slot), log).start()
-        self.procs[slot] = proc
-        proc.wait_ready(READY_TIMEOUT_S)
-        return round(time.monotonic() - started, 3)
-
-    def running(self) -> list[int]:
-        return [s for s, p in enumerate(self.procs) if p is not None and p.proc is not None
-                and p.proc.poll() is None]  # fmt: skip
-
-    def kill(self, slot: int) -> None:
-        proc = self.procs[slot]
-        if proc is not None:
-            proc.kill()
-        self.procs[slot] = None
-
-    def signal(self, slot: int, sig: signal.Signals) -> None:
-        proc = self.procs[slot]
-        if proc is not None:
-            proc.signal(sig)
-
-    def restart_crashed(self, clock: Callable[[], float]) -> None:
-        """A worker that exited on its own is started again, as a supervisor would."""
-        for slot, proc in enumerate(self.procs):
-            if proc is None or proc.proc is None or proc.proc.poll() is None:
-                continue
-            self.crashes.append({"worker": slot, "at_s": clock(), "exit_code": proc.proc.returncode,
-                                 "log": str(proc.log_path)})  # fmt: skip
-            progress(f"worker {slot} exited with {proc.proc.returncode}; restarting it")
-            self.start(slot)
-
-    def stop_all(self) -> list[int | None]:
-        codes: list[int | None] = []
-        for slot, proc in enumerate(self.procs):
-            codes.append(None if proc is None else proc.stop())
-            self.procs[slot] = None
-        return codes
 
 
 @dataclass

@@ -16,8 +16,8 @@ import pytest
 
 from streams.bench_corpus import make_posts
 from streams.bench_measure import Collected, Expected
-from streams.chaos import ChaosConfig, is_ok, plan_faults
 from streams.chaos_kafka import cluster_id
+from streams.chaos_plan import ChaosConfig, is_ok, plan_faults
 from streams.chaos_workload import (
     Output,
     OutputVerdict,

@@ -11,7 +11,8 @@ import click
 import faust
 from faust.cli import option
 
-from streams.chaos import MAX_DUPLICATES_PCT, ChaosConfig, run_chaos
+from streams.chaos import run_chaos
+from streams.chaos_plan import MAX_DUPLICATES_PCT, ChaosConfig
 from streams.errors import StreamsError
 from streams.settings import Settings
 
