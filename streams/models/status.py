@@ -24,6 +24,12 @@ from streams.errors import InvalidRecordError
 #: the cap keeps hostile input from reaching the recursion limits of json and pydantic.
 MAX_JSON_DEPTH: Final = 64
 
+#: Longest text of a status. Mastodon allows 500 characters and 1,500 per alt text by default;
+#: a text near the broker's record size (1 MB) fits in no record built from it (the
+#: harvester's text table, a training example), and the model reads only its first few
+#: thousand characters. 50,000 characters stay under 1 MB even as JSON \u escapes.
+MAX_STATUS_TEXT_CHARS: Final = 50_000
+
 #: Keys an id-only deletion record may carry besides ``id``.
 DELETION_MARKERS: Final = frozenset({"deleted", "event"})
 
@@ -46,9 +52,23 @@ def _blank_to_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
+#: A language tag as Mastodon sends it: ISO 639-1/3, optionally with a region or script
+#: ("en", "kmr", "zh-TW", "pt_BR"); at most 35 characters, as BCP 47 advises.
+_LANGUAGE: Final = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}")
+
+
+def _language_or_none(value: Any) -> Any:
+    # The language goes into every prompt uncut and onto the scored record: a string that is
+    # no language tag (a megabyte, a lone surrogate, an instruction to the model) is unknown.
+    if isinstance(value, str) and not (len(value) <= 35 and _LANGUAGE.fullmatch(value)):
+        return None
+    return value
+
+
 # null is read as "" / [] so that code downstream never has to tell the two apart.
 Text = Annotated[str, BeforeValidator(_none_to_empty, json_schema_input_type=str | None)]
 OptionalText = Annotated[str | None, BeforeValidator(_blank_to_none)]
+LanguageTag = Annotated[str | None, BeforeValidator(_language_or_none)]
 _Lenient = ConfigDict(extra="ignore", frozen=True)
 
 
@@ -108,7 +128,8 @@ class Status(BaseModel):
     edited_at: datetime | None = Field(None, description="Set when the status was edited.")
     content: Text = Field("", description="HTML body.")
     spoiler_text: Text = Field("", description="Content warning shown before the body.")
-    language: OptionalText = Field(None, description="ISO 639 code, or null when unknown.")
+    # A string that is no language tag reads as null (see _language_or_none).
+    language: LanguageTag = Field(None, description="ISO 639 code, or null when unknown.")
     reblog: Status | None = Field(None, description="The boosted status, for a boost.")
     media_attachments: Annotated[
         list[MediaAttachment],
@@ -152,6 +173,14 @@ class _TextRenderer(HTMLParser):
         self._open: list[tuple[str, bool, bool]] = []
         self._open_tags: Counter[str] = Counter()
         self._hidden = 0
+
+    def parse_marked_section(self, i: int, report: bool = True) -> int:
+        try:
+            return super().parse_marked_section(i, report)
+        except AssertionError:
+            # html.parser raises on a marked section it does not know ("<![foo[", "<![1"):
+            # read it as browsers do, as a bogus comment up to the next ">".
+            return self.parse_bogus_comment(i, report=False)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if not self._hidden:
@@ -202,7 +231,7 @@ def html_to_text(html: str) -> str:
     and mentions and hashtags read as ``@user`` and ``#tag``.
     """
     renderer = _TextRenderer()
-    renderer.feed(html)
+    renderer.feed(_escape_unclosable(html))
     renderer.close()
     text = "".join(renderer.parts)
     text = re.sub(r"[ \t]*\n[ \t]*", "\n", text)
@@ -211,12 +240,50 @@ def html_to_text(html: str) -> str:
     return text.strip()
 
 
+_COMMENT_CLOSE: Final = re.compile(r"--\s*>")
+# Marked sections: CDATA-like ones end at "]]>", MS Office's ("<![if ...]>") at "]>".
+_SECTION_CLOSE: Final = re.compile(r"]\s*]\s*>")
+_MS_SECTION_CLOSE: Final = re.compile(r"]\s*>")
+_CDATA_LIKE: Final = re.compile(
+    r"<!\[(?=(?:temp|cdata|ignore|include|rcdata)(?![-_.a-zA-Z0-9]))", re.IGNORECASE
+)
+
+
+def _end_of_last(html: str, close: re.Pattern[str]) -> int:
+    return max((m.end() for m in close.finditer(html)), default=0)
+
+
+def _escape_from(html: str, start: int, opener: str) -> str:
+    if opener not in html[start:]:
+        return html
+    return html[:start] + html[start:].replace(opener, "&lt;" + opener[1:])
+
+
+def _escape_unclosable(html: str) -> str:
+    """``html`` with every markup opener that nothing closes written as text (``&lt;``).
+
+    html.parser shows such an opener as text anyway, but first searches the whole rest of the
+    input for its closer, once per opener: quadratic. A megabyte of ``</`` or ``<?`` (no
+    ``>`` after them) took 80 s, 50 kB of ``<!--`` without a ``-->`` after them 0.7 s. Escaped,
+    the input is read in one pass. Openers that something closes are parsed as before.
+    """
+    html = _escape_from(html, _end_of_last(html, _COMMENT_CLOSE), "<!--")
+    ms_end = _end_of_last(html, _MS_SECTION_CLOSE)
+    html = _escape_from(html, ms_end, "<![")
+    cdata_end = _end_of_last(html[:ms_end], _SECTION_CLOSE)
+    if "<![" in html[cdata_end:ms_end]:
+        between = _CDATA_LIKE.sub("&lt;![", html[cdata_end:ms_end])
+        html = html[:cdata_end] + between + html[ms_end:]
+    return _escape_from(html, html.rfind(">") + 1, "<")
+
+
 def status_text(status: Status) -> str:
     """The text to score for ``status`` (pass the ``scoring_target`` of a boost).
 
     Sections, separated by a blank line: ``Content warning: <spoiler text>``, the body, one
     ``Poll option: <title>`` line per option, one ``Alt text: <description>`` line per media
-    attachment that has one. Empty sections are left out; the result may be "".
+    attachment that has one. Empty sections are left out; the result may be "". Texts longer
+    than ``MAX_STATUS_TEXT_CHARS`` are cut there.
     """
     sections: list[str] = []
     warning = _clean_line(status.spoiler_text)
@@ -231,8 +298,9 @@ def status_text(status: Status) -> str:
     alts = [_clean_line(m.description or "") for m in status.media_attachments]
     if any(alts):
         sections.append("\n".join(f"Alt text: {a}" for a in alts if a))
+    text = "\n\n".join(sections)[:MAX_STATUS_TEXT_CHARS]
     # A lone surrogate (from a "\ud800" JSON escape) cannot be encoded to UTF-8 downstream.
-    return _SURROGATE.sub("\ufffd", "\n\n".join(sections))
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def _clean_line(text: str) -> str:
@@ -378,7 +446,8 @@ def parse_raw_record(key: bytes | None, value: bytes | None) -> ParsedRaw:
       boosted id.
 
     The id in the value is the truth: a key, unless absent or empty, must equal it.
-    Raises ``RawRecordError`` (an ``InvalidRecordError``) with a code and a short reason.
+    Raises ``RawRecordError`` (an ``InvalidRecordError``) with a code and a short reason, and
+    nothing else, whatever the bytes.
     """
     key_text = _decode_key(key)
     if not value:
@@ -398,9 +467,17 @@ def parse_raw_record(key: bytes | None, value: bytes | None) -> ParsedRaw:
         raise RawRecordError("invalid_field", _validation_message(exc)) from None
     _check_key(key_text, status.id)
     target = scoring_target(status)
+    try:
+        text = status_text(target)
+    except Exception as exc:
+        # The renderer is the standard library's html.parser, which has raised on odd markup
+        # before; whatever it raises, the post is a dead letter, not a stopped partition.
+        raise RawRecordError(
+            "invalid_content", f"content cannot be rendered as text ({type(exc).__name__})"
+        ) from None
     return StatusToScore(
         status_id=target.id,
-        text=status_text(target),
+        text=text,
         language=target.language,
         edited=target.edited_at is not None,
         status=target,
