@@ -24,6 +24,7 @@ from streams.kafka_client import faust_credentials
 from streams.scoring.factory import backend_identity
 from streams.settings import Settings, get_settings
 from streams.shutdown import ShutdownGuard
+from streams.topics import DLQ_MAX_MESSAGE_BYTES
 
 
 def faust_options(settings: Settings) -> dict[str, Any]:
@@ -48,6 +49,9 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "broker_heartbeat_interval": min(3.0, settings.broker_session_timeout_s / 3),
         "consumer_auto_offset_reset": "earliest",
         "producer_acks": -1,
+        # A dead letter is its original record plus headers, so it can exceed the broker's
+        # default 1 MiB; the dead-letter topic allows 2 MiB (see streams.topics).
+        "producer_max_request_size": DLQ_MAX_MESSAGE_BYTES,
         "broker_client_id": f"{settings.app_id}-{__version__}",
         "broker_credentials": faust_credentials(settings),
     }

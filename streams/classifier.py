@@ -23,7 +23,10 @@ from streams.models.status import RawRecordError, StatusDeleted, StatusToScore, 
 from streams.scoring.attempts import ScoringRun, Unscored, score_with_attempts
 from streams.scoring.backend import ScoringBackend
 from streams.scoring.repeat_cache import RepeatCache, text_key
+from streams.topics import DLQ_MAX_MESSAGE_BYTES
 
+#: Largest original value a dead letter carries (headers and batch overhead need the rest).
+DLQ_VALUE_LIMIT = DLQ_MAX_MESSAGE_BYTES - 64 * 1024
 EMPTY_TEXT_BACKEND = "none"
 EMPTY_TEXT_MODEL = "empty-text"
 NO_USAGE = Usage(input_tokens=0, output_tokens=0)
@@ -89,8 +92,16 @@ def dead_letter(
         original_offset=record.offset,
         original_key=key_text(record.key),
     )
+    value = record.value or b""
+    if len(value) > DLQ_VALUE_LIMIT:
+        # Only a raw topic configured above the dead-letter topic's limit gets here; the whole
+        # record stays on its topic at the offset the headers name.
+        headers = headers.model_copy(
+            update={"message": f"value cut from {len(value)} bytes; {headers.message}"}
+        )
+        value = value[:DLQ_VALUE_LIMIT]
     return Output(
-        "dlq", record.key, record.value or b"", tuple(headers.to_headers()),
+        "dlq", record.key, value, tuple(headers.to_headers()),
         outcome="dead_letter", stage=stage, reason=reason,
     )  # fmt: skip
 

@@ -8,6 +8,8 @@ from typing import Literal
 from streams.settings import Settings
 
 DAY_MS = 24 * 60 * 60 * 1000
+#: A dead letter carries its original record whole plus headers: room above the 1 MiB default.
+DLQ_MAX_MESSAGE_BYTES = 2 * 1024 * 1024
 
 CleanupPolicy = Literal["delete", "compact"]
 
@@ -53,6 +55,7 @@ def catalog(settings: Settings) -> list[TopicSpec]:
             "dlq", settings.topic_dlq, "original key", "original bytes; reason in dlq.* headers",
             partitions, "delete", 30 * DAY_MS,
             "records that could not be processed, with the reason (schemas/dead-letter-headers)",
+            {"max.message.bytes": str(DLQ_MAX_MESSAGE_BYTES)},
         ),
         TopicSpec(
             "corrections", settings.topic_corrections, "status id",

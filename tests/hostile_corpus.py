@@ -756,7 +756,9 @@ def big_corrections(b: CorpusBuilder, size: int) -> Iterator[None]:
     data = b.correction(text="")
     text = "goedemorgen allemaal " * (size // 21 + 1)
     data["text"] = text[: size - len(dumps(data)) - len(data["status_id"])]
-    b.good_correction("big_1mb_correction", data)
+    # Well-formed, but a text over MAX_CORRECTION_TEXT_CHARS is refused: a post's corrections
+    # share one table record, which must stay under the broker's message size.
+    b.bad_correction("big_1mb_correction", dumps(data), key=str(data["status_id"]).encode())
     yield
     b.bad_correction("big_1mb_correction_bad", dumps(b.correction(text=text[: size - 400]))[:-1])
     yield

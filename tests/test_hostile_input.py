@@ -602,16 +602,13 @@ def test_hostile_corpus_through_a_worker(
     assert refused is not None or limit >= TEN_MB
 
 
-SIZE_LIMIT_BUGS = {
-    "raw": "BUG (streams/classifier.py dead_letter, streams/topics.py, streams/app.py): a "
-    "malformed raw record near the broker's size limit cannot be dead-lettered. Its DLQ copy "
-    "(the record plus dlq.* headers) exceeds Faust's producer_max_request_size (1,000,000) and "
-    "the DLQ topic's max.message.bytes; the batch fails, the worker stops, and after a restart "
-    "the same record stops it again.",
-    "correction": "BUG (streams/models/corrections.py, streams/agents/harvester.py): a "
-    "correction near the size limit stops the worker: a valid one's text goes whole into the "
-    "corrections table's changelog record and the training example, both over the producer's "
-    "1,000,000 bytes; a malformed one's DLQ copy is too big as for raw records.",
+SIZE_LIMIT_CASES = {
+    # A malformed raw record near the size limit: its dead letter (record plus dlq.* headers)
+    # is bigger than the record, so the dead-letter topic and the producer allow 2 MiB.
+    "raw": "malformed raw records at the size limit are dead-lettered",
+    # A correction near the size limit: its text is over MAX_CORRECTION_TEXT_CHARS, so it is
+    # dead-lettered as invalid instead of going whole into the corrections table.
+    "correction": "corrections at the size limit are dead-lettered",
 }
 
 
@@ -619,10 +616,7 @@ SIZE_LIMIT_BUGS = {
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize(
     "kind",
-    [
-        pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=r))
-        for k, r in SIZE_LIMIT_BUGS.items()
-    ],
+    list(SIZE_LIMIT_CASES),
 )
 def test_records_at_the_size_limit_are_handled(
     kafka_bootstrap: str, worker_env: dict[str, str], tmp_path: Path, kind: str

@@ -11,6 +11,9 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from streams.categories import CATEGORIES, Category, parse_category
 from streams.models.base import Record
 
+#: Longer texts are rejected: a post's corrections are kept together in one table record.
+MAX_CORRECTION_TEXT_CHARS = 20_000
+
 FeedbackType = Literal["false_positive", "false_negative", "other"]
 Source = Literal["admin_override", "user_report", "appeal"]
 
@@ -65,7 +68,11 @@ class Correction(Record):
     schema_version: Literal[1] = 1
     correction_id: str = Field(min_length=1, description="Unique id; a redelivery repeats it.")
     status_id: str = Field(min_length=1, description="Id of the corrected post (the record key).")
-    text: OptionalText = Field(None, description="Plain text of the post, if the producer has it.")
+    text: OptionalText = Field(
+        None,
+        max_length=MAX_CORRECTION_TEXT_CHARS,
+        description="Plain text of the post, if the producer has it.",
+    )
     language: OptionalText = None
     feedback_type: FeedbackType
     expected_categories: CategoryList = Field(
