@@ -15,7 +15,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
-from unittest import mock
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
@@ -32,20 +31,6 @@ BounceVariant = Literal["sigterm", "sigkill"]
 _POLL_MS: Final = 200
 _SEND_ATTEMPTS: Final = 6
 _PORT_WAIT_S: Final = 90.0
-
-
-def cluster_id(data_dir: Path) -> str | None:
-    """The KRaft cluster id a broker's storage was formatted with (None before the first start)."""
-    meta = data_dir / "log" / "meta.properties"
-    try:
-        lines = meta.read_text().splitlines()
-    except FileNotFoundError:
-        return None
-    for line in lines:
-        name, _, value = line.partition("=")
-        if name.strip() == "cluster.id":
-            return value.strip()
-    return None
 
 
 class ChaosBroker:
@@ -70,15 +55,13 @@ class ChaosBroker:
         """Start it (again); return the seconds until it answered, and of those the seconds
         spent waiting for its port to be free."""
         started = time.monotonic()
-        existing = cluster_id(self.data_dir)
         port_wait = 0.0
         while True:
             try:
-                self.handle = self._start(existing)
+                self.handle = self._start()
                 break
             except PortInUseError:
-                # After a SIGKILL the port's TIME_WAIT connections fail the launcher's bind
-                # check (which sets no SO_REUSEADDR) for up to a minute.
+                # The old process may still hold the port for a moment after it is gone.
                 if port_wait > _PORT_WAIT_S:
                     raise
                 time.sleep(1)
@@ -86,19 +69,12 @@ class ChaosBroker:
         self.port = int(self.handle.bootstrap.rsplit(":", 1)[1])
         return time.monotonic() - started, port_wait
 
-    def _start(self, existing: str | None) -> launcher.BrokerHandle:
-        def start() -> launcher.BrokerHandle:
-            return launcher.start_broker(
-                cache_dir=self.cache_dir, version=self.version, port=self.port,
-                heap=self.heap, data_dir=self.data_dir,
-            )  # fmt: skip
-
-        if existing is None:
-            return start()
-        # start_broker formats the storage with a new random cluster id, which the storage tool
-        # refuses on formatted storage; a restart must reuse the id the storage already has.
-        with mock.patch.object(launcher, "random_cluster_id", lambda: existing):
-            return start()
+    def _start(self) -> launcher.BrokerHandle:
+        # The launcher reuses the cluster id of formatted storage, so this is a restart.
+        return launcher.start_broker(
+            cache_dir=self.cache_dir, version=self.version, port=self.port,
+            heap=self.heap, data_dir=self.data_dir,
+        )  # fmt: skip
 
     def stop(self, variant: BounceVariant) -> str:
         """Stop the broker process and keep its data; return how it went."""

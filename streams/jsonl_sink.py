@@ -107,7 +107,10 @@ class DailyJsonlSink:
             return 0
         path = self.path_for(self._clock())
         created = not path.exists()
-        data = b"".join(self._buffer)
+        # The harvester flushes in a thread while its agent goes on adding lines: write and
+        # drop only the lines present now, so a line added meanwhile waits for the next flush.
+        count = len(self._buffer)
+        data = b"".join(self._buffer[:count])
         # Unbuffered fd: nothing is left in a Python buffer to be written after a rollback.
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
@@ -123,7 +126,7 @@ class DailyJsonlSink:
             os.close(fd)
         if created:
             _fsync_directory(self.directory)
-        self._buffer.clear()
+        del self._buffer[:count]
         return len(data)
 
     def repair(self) -> int:

@@ -141,6 +141,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def check_port_free(host: str, port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As the broker binds: connections of a stopped broker in TIME_WAIT don't block a
+        # restart on its port; a process listening there still does.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:
@@ -188,6 +191,18 @@ def _listener_properties(
         "ssl.keystore.type": "PEM",
         "ssl.keystore.location": str(sasl_ssl.keystore_pem),
     }
+
+
+def existing_cluster_id(data_dir: Path) -> str | None:
+    """The cluster id of storage formatted before, so a restart on the same data is accepted."""
+    meta = data_dir / "log" / "meta.properties"
+    try:
+        for line in meta.read_text().splitlines():
+            if line.startswith("cluster.id="):
+                return line.split("=", 1)[1].strip()
+    except OSError:
+        return None
+    return None
 
 
 def server_properties(
@@ -316,7 +331,8 @@ def start_broker(
     fmt = subprocess.run(
         _java_cmd(
             java, jars, "256m", log4j, "kafka.tools.StorageTool",
-            "format", "-t", random_cluster_id(), "-c", str(props), "--ignore-formatted", *scram,
+            "format", "-t", existing_cluster_id(run_dir) or random_cluster_id(), "-c", str(props),
+            "--ignore-formatted", *scram,
         ),
         capture_output=True, text=True, check=False,
     )  # fmt: skip

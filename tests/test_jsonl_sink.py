@@ -221,3 +221,30 @@ def test_empty_file_reads_clean(tmp_path: Path) -> None:
     report = ReadReport()
     assert list(read_jsonl(path, report)) == []
     assert report.clean and report.records == 0
+
+
+def test_lines_added_during_a_threaded_flush_are_kept(tmp_path: Path) -> None:
+    """The harvester flushes in a thread while its agent adds lines: none may be dropped."""
+    import threading
+
+    from streams.models.base import Record
+
+    class Line(Record):
+        n: int
+
+    sink = DailyJsonlSink(tmp_path)
+    stop = threading.Event()
+
+    def flusher() -> None:
+        while not stop.is_set():
+            sink.flush()
+
+    thread = threading.Thread(target=flusher)
+    thread.start()
+    for n in range(20_000):
+        sink.add(Line(n=n))
+    stop.set()
+    thread.join()
+    sink.flush()
+    lines = [json.loads(x) for f in sink.files() for x in f.read_text().splitlines()]
+    assert sorted(x["n"] for x in lines) == list(range(20_000))

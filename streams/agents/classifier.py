@@ -110,6 +110,10 @@ class ClassifierRuntime:
             await self.dispatch()
 
     def update_lag(self, tp: Any) -> None:
+        if tp not in self.app.consumer.assignment():
+            # Revoked by a rebalance: the worker that owns it now reports its lag.
+            self.last_read.pop(tp, None)
+            return
         highwater = self.app.consumer.highwater(tp)
         if highwater is not None and tp in self.last_read:
             metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(
