@@ -12,8 +12,9 @@ from streams import log_policy
 def test_bytes_arguments_are_replaced_by_their_length(caplog: pytest.LogCaptureFixture) -> None:
     log_policy.install()
     log_policy.install()  # idempotent
-    logger = logging.getLogger("aiokafka.producer.producer")
-    with caplog.at_level(logging.DEBUG):
+    # Any logger: the policy applies to every log record of the process.
+    logger = logging.getLogger("streams.tests.payloads")
+    with caplog.at_level(logging.DEBUG, logger=logger.name):
         logger.debug("Sending (key=%s value=%s) to %s", b"42", b'{"text":"secret post"}', "tp")
         logger.debug("mapping %(v)s", {"v": bytearray(b"abc")})
         logger.debug("plain %s %d", "text", 3)
