@@ -42,6 +42,21 @@ class OrderedAcks(Generic[T]):
     def __init__(self) -> None:
         self._partitions: dict[Hashable, _Partition[T]] = {}
 
+    def hole_before(self, partition: Hashable, offset: int) -> int | None:
+        """The first offset never delivered, if ``offset`` skips over some; else None.
+
+        Faust can lose a record it fetched but did not deliver while a worker starts (its
+        fetch loop records the jump as a compaction gap and counts the gap as acked). Acking
+        past such a hole would commit past a record never processed, so the agents stop the
+        worker instead: the restart reads again from the committed offset, before the hole.
+        The first record after a restart may start anywhere (a real gap, e.g. a transaction
+        marker, is no hole then).
+        """
+        state = self._partitions.get(partition)
+        if state is None or state.last_offset < 0 or offset <= state.last_offset + 1:
+            return None
+        return state.last_offset + 1
+
     def track(self, partition: Hashable, offset: int, token: T) -> Ticket:
         """Record that ``offset`` of ``partition`` was consumed and is being processed.
 

@@ -70,3 +70,13 @@ def test_random_completion_order_never_releases_past_a_gap() -> None:
             assert set(released) <= finished
             assert len(released) == next(o for o in range(n + 1) if o not in finished)
         assert released == list(range(n))
+
+
+def test_a_jump_over_undelivered_offsets_is_a_hole() -> None:
+    acks: OrderedAcks[int] = OrderedAcks()
+    assert acks.hole_before("p", 5) is None  # the first record of a run may start anywhere
+    for offset in range(5, 8):
+        acks.track("p", offset, offset)
+    assert acks.hole_before("p", 8) is None
+    assert acks.hole_before("p", 10) == 8  # offsets 8 and 9 were never delivered
+    assert acks.hole_before("q", 10) is None

@@ -99,6 +99,15 @@ class ClassifierRuntime:
             read_at=time.monotonic(),
             timestamp_ms=int(message.timestamp * 1000) if message.timestamp else None,
         )
+        hole = self.acks.hole_before(message.tp, message.offset)
+        if hole is not None:
+            exc = RuntimeError(
+                f"{message.topic}[{message.partition}] jumped from offset {hole} to "
+                f"{message.offset}: records were never delivered"
+            )
+            log.error("classifier: %s; stopping so the restart reads them again", exc)
+            await self.app.crash(exc)
+            return
         ticket = self.acks.track(message.tp, message.offset, event)
         metrics.POSTS_CONSUMED.inc()
         self.last_read[message.tp] = message.offset

@@ -107,6 +107,13 @@ class HarvesterRuntime:
     # --- corrections -------------------------------------------------------------------
     async def on_correction(self, event: faust.EventT[Any]) -> None:
         message = event.message
+        hole = self.acks.hole_before(message.tp, message.offset)
+        if hole is not None:
+            # As in the classifier: never ack past a record that was not delivered.
+            raise RuntimeError(
+                f"{message.topic}[{message.partition}] jumped from offset {hole} to "
+                f"{message.offset}: records were never delivered"
+            )
         ticket = self.acks.track(message.tp, message.offset, event)
         try:
             correction = Correction.model_validate_json(message.value or b"")
