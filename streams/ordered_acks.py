@@ -46,11 +46,9 @@ class OrderedAcks(Generic[T]):
         """The first offset never delivered, if ``offset`` skips over some; else None.
 
         Faust can lose a record it fetched but did not deliver while a worker starts (its
-        fetch loop records the jump as a compaction gap and counts the gap as acked). Acking
-        past such a hole would commit past a record never processed, so the agents stop the
-        worker instead: the restart reads again from the committed offset, before the hole.
-        The first record after a restart may start anywhere (a real gap, e.g. a transaction
-        marker, is no hole then).
+        fetch loop records the jump as a compaction gap and counts the gap as acked); the
+        agents report such a jump. A real gap (a transaction marker) looks the same. The
+        first record of a run may start anywhere.
         """
         state = self._partitions.get(partition)
         if state is None or state.last_offset < 0 or offset <= state.last_offset + 1:

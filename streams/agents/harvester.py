@@ -109,11 +109,11 @@ class HarvesterRuntime:
         message = event.message
         hole = self.acks.hole_before(message.tp, message.offset)
         if hole is not None:
-            # As in the classifier: never ack past a record that was not delivered.
-            raise RuntimeError(
-                f"{message.topic}[{message.partition}] jumped from offset {hole} to "
-                f"{message.offset}: records were never delivered"
-            )
+            log.warning(
+                "harvest: %s[%d] jumped from offset %d to %d: Faust did not deliver the "
+                "records between",
+                message.topic, message.partition, hole, message.offset,
+            )  # fmt: skip
         ticket = self.acks.track(message.tp, message.offset, event)
         try:
             correction = Correction.model_validate_json(message.value or b"")
