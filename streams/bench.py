@@ -42,7 +42,7 @@ from streams.settings import Settings
 from streams.worker_process import WorkerProcess
 
 #: The local server accepts any key; the client only needs one to be set.
-DUMMY_API_KEY: Final = "sk-bench-local-server-not-a-real-key"
+DUMMY_API_KEY: Final = "local-server-dummy-key"
 LLM_SEED: Final = 7
 #: Our reply format must cost at least this many times fewer output tokens than the seed's.
 FORMAT_TARGET: Final = 3.0

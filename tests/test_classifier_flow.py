@@ -46,7 +46,7 @@ def classifier_env(
         "STREAMS_TOPIC_SCORED": topics.scored,
         "STREAMS_TOPIC_DLQ": topics.dlq,
         "STREAMS_SCORING_BACKEND": "openai",
-        "OPENAI_API_KEY": "sk-test-not-a-real-key-000000000000",
+        "OPENAI_API_KEY": "local-test-key-not-a-secret",
         "STREAMS_OPENAI_BASE_URL": llm.base_url,
         "STREAMS_OPENAI_TIMEOUT_S": "2",
         "STREAMS_OPENAI_BACKOFF_S": "0.05",

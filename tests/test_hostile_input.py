@@ -462,7 +462,7 @@ def run_worker_on(
         env = {
             **env,
             "STREAMS_SCORING_BACKEND": "openai",
-            "OPENAI_API_KEY": "sk-test-not-a-real-key-000000000000",
+            "OPENAI_API_KEY": "local-test-key-not-a-secret",
             "STREAMS_OPENAI_BASE_URL": llm.base_url,
             "STREAMS_OPENAI_TIMEOUT_S": "10",
             "STREAMS_OPENAI_REQUESTS_PER_MINUTE": "100000",

@@ -387,7 +387,7 @@ def observed(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> 
             **{f"STREAMS_TOPIC_{role.upper()}": name for role, name in topics.items()},
             "STREAMS_HARVEST_FLUSH_INTERVAL_S": "0.2",
             "STREAMS_SCORING_BACKEND": "openai",
-            "OPENAI_API_KEY": "sk-test-not-a-real-key-000000000000",
+            "OPENAI_API_KEY": "local-test-key-not-a-secret",
             "STREAMS_OPENAI_BASE_URL": llm.base_url,
             "STREAMS_OPENAI_TIMEOUT_S": "2",
             "STREAMS_OPENAI_BACKOFF_S": "0.05",

@@ -174,7 +174,7 @@ def test_debug_logs_and_metrics_hold_no_secret_and_no_post_text(
     secure_broker: tuple[str, Path, Path], tmp_path: Path
 ) -> None:
     bootstrap, ca, _ = secure_broker
-    api_key = "sk-test-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+    api_key = "local-test-key-9f8e7d6c5b4a39281706"
     marker = "Zwijgzaamheidsproef"  # a word that occurs nowhere but in these posts
     posts = [
         {"id": str(900 + i), "content": f"<p>{marker} {i}: de linkse ratten</p>",

@@ -51,7 +51,7 @@ def test_sigterm_with_slow_llm_calls_in_flight(env: dict[str, str], tmp_path: Pa
     bootstrap = env["STREAMS_KAFKA_BOOTSTRAP_SERVERS"]
     with LocalLLMProcess(tmp_path / "llm.log", latency_ms=8000) as llm:
         env.update({
-            "STREAMS_SCORING_BACKEND": "openai", "OPENAI_API_KEY": "sk-test-0000000000000000",
+            "STREAMS_SCORING_BACKEND": "openai", "OPENAI_API_KEY": "local-test-key-not-a-secret",
             "STREAMS_OPENAI_BASE_URL": llm.base_url, "STREAMS_OPENAI_TIMEOUT_S": "30",
         })  # fmt: skip
         produce_statuses(bootstrap, env["STREAMS_TOPIC_RAW"], posts)
