@@ -10,7 +10,7 @@ from typing import Any
 
 import faust
 
-from streams import __version__, feedback_api, log_policy, metrics, web
+from streams import __version__, feedback_api, flow_control, log_policy, metrics, web
 from streams.agents import classifier, harvester, mirror
 from streams.commands import bench as bench_commands
 from streams.commands import chaos as chaos_commands
@@ -63,6 +63,7 @@ def create_app(settings: Settings) -> faust.App:
     # Faust keeps its version directory under data_dir and will not create the parents.
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     app = faust.App(settings.app_id, **faust_options(settings))
+    flow_control.install(app)
     backend, model, prompt_version = backend_identity(settings)
     metrics.prime(backend)
     metrics.BUILD_INFO.labels(__version__, backend, model, prompt_version).set(1)
