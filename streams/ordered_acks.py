@@ -45,10 +45,11 @@ class OrderedAcks(Generic[T]):
     def hole_before(self, partition: Hashable, offset: int) -> int | None:
         """The first offset never delivered, if ``offset`` skips over some; else None.
 
-        Faust can lose a record it fetched but did not deliver while a worker starts (its
-        fetch loop records the jump as a compaction gap and counts the gap as acked); the
-        agents report such a jump. A real gap (a transaction marker) looks the same. The
-        first record of a run may start anywhere.
+        A record fetched and never delivered (see streams.flow_control) is never acked, and
+        Faust's gap check at the head of the acked offsets can still commit past it: it is
+        skipped when nothing is committed yet (#606) and misses a hole of one record. The
+        agents report every jump. A transaction marker looks the same. The first record
+        of a run may start anywhere.
         """
         state = self._partitions.get(partition)
         if state is None or state.last_offset < 0 or offset <= state.last_offset + 1:

@@ -101,11 +101,14 @@ class ClassifierRuntime:
         )
         hole = self.acks.hole_before(message.tp, message.offset)
         if hole is not None:
-            # Stopping here crash-looped (Faust skips the same offset on every start), so the
-            # jump is reported; it may be a transaction marker, or a record Faust dropped.
+            # Producers' transactions leave such jumps (their commit markers take offsets).
+            # Without transactions the records between were fetched and never delivered,
+            # which streams.flow_control exists to prevent; stopping would not get them back
+            # (every start skips the same offsets), so it is reported.
             log.warning(
-                "classifier: %s[%d] jumped from offset %d to %d: Faust did not deliver the "
-                "records between; they are not scored",
+                "classifier: %s[%d] jumped from offset %d to %d: no records were delivered "
+                "between (transaction markers take offsets; without transactional "
+                "producers, the posts between were not scored)",
                 message.topic, message.partition, hole, message.offset,
             )  # fmt: skip
         ticket = self.acks.track(message.tp, message.offset, event)

@@ -110,8 +110,9 @@ class HarvesterRuntime:
         hole = self.acks.hole_before(message.tp, message.offset)
         if hole is not None:
             log.warning(
-                "harvest: %s[%d] jumped from offset %d to %d: Faust did not deliver the "
-                "records between",
+                "harvest: %s[%d] jumped from offset %d to %d: no records were delivered "
+                "between (transaction markers take offsets; without transactional "
+                "producers, the corrections between were not harvested)",
                 message.topic, message.partition, hole, message.offset,
             )  # fmt: skip
         ticket = self.acks.track(message.tp, message.offset, event)
