@@ -18,22 +18,24 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
-@dataclass
-class _Partition(Generic[T]):
-    generation: int = 0
-    last_offset: int = -1
-    #: Tracked offsets in consumption order, each with its token, until released.
-    pending: deque[tuple[int, T]] = field(default_factory=deque)
-    done: set[int] = field(default_factory=set)
-
-
 @dataclass(frozen=True)
 class Ticket:
     """Given at tracking time; hand it back to :meth:`OrderedAcks.complete`."""
 
     partition: Hashable
     offset: int
-    generation: int
+    #: Tells apart two deliveries of one offset.
+    serial: int
+
+
+@dataclass
+class _Partition(Generic[T]):
+    last_offset: int = -1
+    #: Tracked records in offset order, each with its token, until released.
+    pending: deque[tuple[Ticket, T]] = field(default_factory=deque)
+    #: The tickets in ``pending``.
+    live: set[Ticket] = field(default_factory=set)
+    done: set[Ticket] = field(default_factory=set)
 
 
 class OrderedAcks(Generic[T]):
@@ -41,6 +43,7 @@ class OrderedAcks(Generic[T]):
 
     def __init__(self) -> None:
         self._partitions: dict[Hashable, _Partition[T]] = {}
+        self._serial = 0
 
     def hole_before(self, partition: Hashable, offset: int) -> int | None:
         """The first offset never delivered, if ``offset`` skips over some; else None.
@@ -59,40 +62,46 @@ class OrderedAcks(Generic[T]):
     def track(self, partition: Hashable, offset: int, token: T) -> Ticket:
         """Record that ``offset`` of ``partition`` was consumed and is being processed.
 
-        An offset at or below the last one tracked means the partition was rewound (a
-        rebalance handed it back, or a seek): everything still pending for it is forgotten,
-        because those records are being delivered again and will be processed again.
+        An offset at or below the last one tracked is a redelivery from that offset on (a
+        rebalance handed the partition back, a seek, or Faust's fetch loop letting the last
+        record it read through again after a seek). The pending records from that offset on
+        are superseded: they arrive again and are processed again. Those before it stay
+        pending, because nothing delivers them again: forgetting them would hold back every
+        later ack, or skip them.
         """
         state = self._partitions.setdefault(partition, _Partition())
         if offset <= state.last_offset:
-            state.generation += 1
-            state.pending.clear()
-            state.done.clear()
+            while state.pending and state.pending[-1][0].offset >= offset:
+                superseded, _ = state.pending.pop()
+                state.live.discard(superseded)
+                state.done.discard(superseded)
+        self._serial += 1
+        ticket = Ticket(partition, offset, self._serial)
         state.last_offset = offset
-        state.pending.append((offset, token))
-        return Ticket(partition, offset, state.generation)
+        state.pending.append((ticket, token))
+        state.live.add(ticket)
+        return ticket
 
     def complete(self, ticket: Ticket) -> list[T]:
-        """Mark a record finished; return the tokens that may now be acked, in offset order."""
+        """Mark a record finished; return the tokens that may now be acked, in offset order.
+
+        A superseded record's completion releases nothing: its redelivery stands for it.
+        """
         state = self._partitions.get(ticket.partition)
-        if state is None or ticket.generation != state.generation:
-            return []  # from before a rewind: its record is being processed again
-        state.done.add(ticket.offset)
+        if state is None or ticket not in state.live:
+            return []
+        state.done.add(ticket)
         released: list[T] = []
         while state.pending and state.pending[0][0] in state.done:
-            offset, token = state.pending.popleft()
-            state.done.discard(offset)
+            head, token = state.pending.popleft()
+            state.live.discard(head)
+            state.done.discard(head)
             released.append(token)
         return released
 
     def forget(self, partition: Hashable) -> None:
         """Drop a revoked partition; late completions for it are ignored."""
-        state = self._partitions.get(partition)
-        if state is not None:
-            state.generation += 1
-            state.pending.clear()
-            state.done.clear()
-            state.last_offset = -1
+        self._partitions.pop(partition, None)
 
     def in_flight(self) -> int:
         return sum(len(p.pending) for p in self._partitions.values())

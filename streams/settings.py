@@ -98,6 +98,13 @@ class Settings(BaseSettings):
         1.0, gt=0, description="Longest wait for a batch to fill before it is sent anyway."
     )
     max_batches_in_flight: int = Field(4, ge=1, description="Concurrent LLM requests per worker.")
+    max_posts_ahead: int = Field(
+        0,
+        ge=0,
+        description="Most posts read but not yet published per worker: scored posts wait "
+        "for the earlier posts of their partition, and a crash redoes at most these. "
+        "0: twice batch_size x (max_batches_in_flight + 1).",
+    )
     max_attempts: int = Field(
         3, ge=1, description="Tries per post before it goes to the dead-letter topic."
     )
@@ -177,6 +184,12 @@ class Settings(BaseSettings):
                 "set at least one host:port, e.g. STREAMS_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092"
             )
         return ",".join(hosts)
+
+    @property
+    def posts_ahead_limit(self) -> int:
+        """``max_posts_ahead``, but never so low that the batches in flight cannot fill."""
+        floor = self.batch_size * (self.max_batches_in_flight + 1)
+        return max(self.max_posts_ahead or 2 * floor, floor)
 
     @property
     def harvest_directory(self) -> Path:

@@ -43,6 +43,40 @@ def test_rewind_forgets_stale_work() -> None:
     assert acks.complete(fresh[0]) == [110, 111]
 
 
+def test_a_redelivery_from_the_middle_keeps_what_comes_before_it() -> None:
+    # After a seek Faust's fetch loop lets the last record it read through once more:
+    # 2757..2790 arrive, then 2790 again. Nothing delivers 2757..2789 again, so they must
+    # still be released when they finish, or every later ack waits behind them forever.
+    acks: OrderedAcks[int] = OrderedAcks()
+    first = [acks.track("p", o, o) for o in range(2757, 2791)]
+    again = acks.track("p", 2790, 2790)
+    assert acks.in_flight() == 2790 - 2757 + 1
+    assert acks.complete(first[-1]) == []  # the superseded delivery releases nothing
+    released = []
+    for ticket in first[:-1]:
+        released += acks.complete(ticket)
+    assert released == list(range(2757, 2790))
+    assert acks.complete(again) == [2790]
+    assert acks.in_flight() == 0
+
+
+def test_random_redeliveries_release_every_offset_once_in_order() -> None:
+    rng = random.Random(7)
+    for _ in range(300):
+        acks: OrderedAcks[int] = OrderedAcks()
+        deliveries: list[int] = []
+        offset, end = 0, rng.randint(5, 40)
+        while offset < end:  # a delivery sequence with redeliveries from random points
+            deliveries.append(offset)
+            offset = rng.randint(max(0, offset - 5), offset) if rng.random() < 0.1 else offset + 1
+        tickets = [acks.track("p", o, o) for o in deliveries]
+        released: list[int] = []
+        for index in rng.sample(range(len(tickets)), len(tickets)):
+            released += acks.complete(tickets[index])
+        assert released == list(range(end))
+        assert acks.in_flight() == 0
+
+
 def test_forget_revoked_partition() -> None:
     acks: OrderedAcks[int] = OrderedAcks()
     ticket = acks.track("p", 3, 3)

@@ -1,10 +1,13 @@
 """The classifier agent: raw statuses in, one scored record (or dead letter) per status out.
 
 Records are read with Faust's automatic acks off. They are gathered into micro-batches (by
-size and time), several batches are scored at once, and a record is acked only after every
-record it produced has been acknowledged by the broker, and only once every record before it
-in its partition is acked too (see :mod:`streams.ordered_acks`). A crash therefore repeats
-work but never skips it.
+size and time) and several batches are scored at once, so they finish out of order. A scored
+record is published only once every record before it in its partition is scored too (see
+:mod:`streams.ordered_acks`), records are acked once the broker has acknowledged what they
+produced, and each ack asks for a commit at once. A crash therefore never skips a record, and
+repeats little that was published: what is published is committed milliseconds later, and
+what finished ahead of a slow batch waits unpublished (redone after a crash, never
+duplicated). ``max_posts_ahead`` bounds how far reading runs ahead of the slowest batch.
 """
 
 from __future__ import annotations
@@ -37,7 +40,9 @@ log = logging.getLogger(__name__)
 class _Pending:
     event: faust.EventT[Any]
     record: Consumed
-    ticket: Ticket
+    ticket: Ticket | None = None
+    #: Set when its batch is done; published when every earlier record of its partition is.
+    output: Output | None = None
 
 
 def catalog_topic(app: faust.App, spec: TopicSpec) -> faust.TopicT:
@@ -61,12 +66,18 @@ class ClassifierRuntime:
         self.raw = catalog_topic(app, specs["raw"])
         self.scored = catalog_topic(app, specs["scored"])
         self.dlq = catalog_topic(app, specs["dlq"])
-        self.acks: OrderedAcks[faust.EventT[Any]] = OrderedAcks()
+        self.acks: OrderedAcks[_Pending] = OrderedAcks()
         self.backend: ScoringBackend | None = None
         self.classifier: Classifier | None = None
         self.batch: list[_Pending] = []
         self.batch_started = 0.0
         self.slots = asyncio.Semaphore(settings.max_batches_in_flight)
+        #: Publishing one released run at a time keeps each partition's records, and so
+        #: their acks, in offset order (asyncio's lock wakes waiters first come, first served).
+        self.publishing = asyncio.Lock()
+        #: Set when records were published, so reading may go on and a commit is due.
+        self.room = asyncio.Event()
+        self.commit_due = asyncio.Event()
         self.tasks: set[asyncio.Task[None]] = set()
         #: Offset of the last record read per partition, for the lag gauge.
         self.last_read: dict[Any, int] = {}
@@ -82,6 +93,7 @@ class ClassifierRuntime:
         )
         await self.scored.maybe_declare()
         await self.dlq.maybe_declare()
+        self.app.add_future(self._commit_when_due())
         log.info(
             "classifier: backend %s, model %s, batches of up to %d posts or %.1f s, %d in flight",
             self.backend.name, self.backend.model, self.settings.batch_size,
@@ -111,13 +123,17 @@ class ClassifierRuntime:
                 "producers, the posts between were not scored)",
                 message.topic, message.partition, hole, message.offset,
             )  # fmt: skip
-        ticket = self.acks.track(message.tp, message.offset, event)
+        while self.acks.in_flight() >= self.settings.posts_ahead_limit:
+            self.room.clear()
+            await self.room.wait()
+        pending = _Pending(event, record)
+        pending.ticket = self.acks.track(message.tp, message.offset, pending)
         metrics.POSTS_CONSUMED.inc()
         self.last_read[message.tp] = message.offset
         self.update_lag(message.tp)
         if not self.batch:
             self.batch_started = time.monotonic()
-        self.batch.append(_Pending(event, record, ticket))
+        self.batch.append(pending)
         if len(self.batch) >= self.settings.batch_size:
             await self.dispatch()
 
@@ -152,11 +168,19 @@ class ClassifierRuntime:
         try:
             assert self.classifier is not None
             report = await self.classifier.process([p.record for p in batch])
-            await self._publish(report.outputs)
-            for pending in batch:
-                for event in self.acks.complete(pending.ticket):
-                    event.ack()
+            released: list[_Pending] = []
+            for pending, output in zip(batch, report.outputs, strict=True):
+                pending.output = output
+                assert pending.ticket is not None
+                released += self.acks.complete(pending.ticket)
             self._observe(report)
+            # No await between complete() and the lock: runs queue in the order released.
+            async with self.publishing:
+                await self._publish([p.output for p in released if p.output is not None])
+                for pending in released:
+                    pending.event.ack()
+            self.room.set()
+            self.commit_due.set()
         except FatalLLMError as exc:
             log.critical("classifier stopped: %s", exc)
             await self.app.crash(exc)
@@ -167,6 +191,17 @@ class ClassifierRuntime:
         finally:
             metrics.BATCHES_IN_FLIGHT.dec()
             self.slots.release()
+
+    async def _commit_when_due(self) -> None:
+        """Commit right after acks rather than on the next commit timer: what was published
+        but not committed is what a crash publishes twice."""
+        while True:
+            await self.commit_due.wait()
+            self.commit_due.clear()
+            try:
+                await self.app.consumer.commit()
+            except Exception as exc:  # a rebalance in progress: the commit timer retries
+                log.debug("classifier: early commit failed (%s); left to the timer", exc)
 
     def _observe(self, report: BatchReport) -> None:
         assert self.backend is not None
