@@ -36,6 +36,7 @@ from streams.models.corrections import TrainingExample
 from streams.models.dead_letter import DeadLetterHeaders
 from streams.scoring.backend import LexiconBackend
 from streams.scoring.repeat_cache import RepeatCache
+from streams.settings import Settings
 
 # --- waves and the fault plan ----------------------------------------------------------------
 
@@ -233,7 +234,8 @@ def test_cluster_id_is_read_from_formatted_storage(tmp_path: Path) -> None:
 # One short run (about a minute on two cores) with every kind of single-worker fault: two
 # worker SIGKILLs, a broker bounce, a 20% LLM fault mix. It starts a broker of its own, since the
 # session's cannot be bounced. Each guarantee is its own test, so a report names which broke.
-# Duplicates are printed, not asserted: the 2% target is not met yet (see the issue note).
+# The 2% duplicate target is for the issue's 20,000-post run (see the README); here each
+# fault's duplicates are held to the design's bound.
 
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, Any]]:
@@ -287,3 +289,19 @@ def test_training_export_equals_the_policy(short_run: tuple[int, dict[str, Any]]
 @pytest.mark.timeout(600)
 def test_every_final_example_is_in_a_jsonl_file(short_run: tuple[int, dict[str, Any]]) -> None:
     assert short_run[1]["counts"]["jsonl_missing"] == 0
+
+
+@pytest.mark.broker
+@pytest.mark.timeout(600)
+def test_a_fault_repeats_at_most_the_posts_a_worker_may_run_ahead(
+    short_run: tuple[int, dict[str, Any]],
+) -> None:
+    # Scored posts are published in partition order and committed right after, and reading
+    # stops max_posts_ahead posts ahead of the oldest unfinished one; so a crash can publish
+    # again only what was published and not yet committed, a few batches at most. (Before
+    # that design, one kill repeated up to 3,275 posts of a 20,000-post run.)
+    faults = short_run[1]["faults"]
+    limit = Settings(batch_size=ChaosConfig().batch_size).posts_ahead_limit
+    per_fault = [f["duplicates"] for f in faults["kills"] + faults["bounces"]]
+    assert len(per_fault) == 3
+    assert max(per_fault) <= limit, per_fault

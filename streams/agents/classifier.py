@@ -72,9 +72,11 @@ class ClassifierRuntime:
         self.batch: list[_Pending] = []
         self.batch_started = 0.0
         self.slots = asyncio.Semaphore(settings.max_batches_in_flight)
-        #: Publishing one released run at a time keeps each partition's records, and so
-        #: their acks, in offset order (asyncio's lock wakes waiters first come, first served).
+        #: Released runs are handed to the producer one at a time, so each partition's
+        #: records go out in offset order (asyncio's lock wakes waiters first come, first
+        #: served); each run acks only after the run before it has, so acks keep that order.
         self.publishing = asyncio.Lock()
+        self.last_run_acked: asyncio.Future[None] | None = None
         #: Set when records were published, so reading may go on and a commit is due.
         self.room = asyncio.Event()
         self.commit_due = asyncio.Event()
@@ -175,12 +177,8 @@ class ClassifierRuntime:
                 released += self.acks.complete(pending.ticket)
             self._observe(report)
             # No await between complete() and the lock: runs queue in the order released.
-            async with self.publishing:
-                await self._publish([p.output for p in released if p.output is not None])
-                for pending in released:
-                    pending.event.ack()
-            self.room.set()
-            self.commit_due.set()
+            if released:
+                await self._publish_run(released)
         except FatalLLMError as exc:
             log.critical("classifier stopped: %s", exc)
             await self.app.crash(exc)
@@ -227,7 +225,29 @@ class ClassifierRuntime:
                 if output.latency_s is not None:
                     metrics.END_TO_END_LATENCY.observe(output.latency_s)
 
-    async def _publish(self, outputs: list[Output]) -> None:
+    async def _publish_run(self, run: list[_Pending]) -> None:
+        """Publish released records, then ack them once every earlier run is acked."""
+        acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        async with self.publishing:
+            delivered = await self._send([p.output for p in run if p.output is not None])
+            before, self.last_run_acked = self.last_run_acked, acked
+        try:
+            await delivered
+            if before is not None:
+                await before
+        except BaseException as exc:
+            acked.set_exception(exc)  # the runs after this one must not ack either
+            acked.exception()  # retrieved: the app crashes on it below, once is enough
+            raise
+        for pending in run:
+            pending.event.ack()
+        acked.set_result(None)
+        self.room.set()
+        self.commit_due.set()
+
+    async def _send(self, outputs: list[Output]) -> asyncio.Future[list[Any]]:
+        """Hand records to the producer; the returned future is done when the broker has
+        acknowledged them all, and fails if it refused any."""
         producer = self.app.producer
         futures = []
         for output in outputs:
@@ -242,8 +262,7 @@ class ClassifierRuntime:
                     list(output.headers) or None,
                 )
             )
-        # Raises if the broker refused any record; then nothing of the batch is acked.
-        await asyncio.gather(*futures)
+        return asyncio.gather(*futures)
 
 
 def register(
