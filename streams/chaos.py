@@ -21,6 +21,7 @@ import asyncio
 import os
 import signal
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -100,9 +101,18 @@ class Injected:
     moments: list[tuple[float, float, dict[str, Any]]] = field(default_factory=list)
 
 
+class ChaosInterrupted(StreamsError):
+    """The run was asked to stop before it could judge anything."""
+
+
 class ChaosRun:
-    def __init__(self, config: ChaosConfig, settings: Settings, log_dir: Path) -> None:
+    def __init__(
+        self, config: ChaosConfig, settings: Settings, log_dir: Path,
+        stop: threading.Event | None = None,
+    ) -> None:  # fmt: skip
         self.config = config
+        #: Set from another thread (the command's, on SIGINT or SIGTERM) to end the run.
+        self.stop = stop or threading.Event()
         self.settings = settings
         self.log_dir = log_dir
         self.prefix = f"chaos.{uuid.uuid4().hex[:8]}"
@@ -158,6 +168,8 @@ class ChaosRun:
         assert self.workers is not None
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
+            if self.stop.is_set():
+                raise ChaosInterrupted("interrupted before the run could be judged")
             if done():
                 return True
             self.workers.restart_crashed(self.clock)
@@ -412,10 +424,16 @@ class ChaosRun:
         }
 
 
-def run_chaos(config: ChaosConfig, settings: Settings) -> dict[str, Any]:
-    """Run the workload under the planned faults and return the report."""
+def run_chaos(
+    config: ChaosConfig, settings: Settings, stop: threading.Event | None = None
+) -> dict[str, Any]:
+    """Run the workload under the planned faults and return the report.
+
+    Setting ``stop`` ends the run at its next wait with :class:`ChaosInterrupted`, after
+    the broker, the workers and the LLM server it started are stopped.
+    """
     log_dir = Path(tempfile.mkdtemp(prefix="streams-chaos-"))
     try:
-        return ChaosRun(config, settings, log_dir).execute()
+        return ChaosRun(config, settings, log_dir, stop).execute()
     except StreamsError as exc:
         raise StreamsError(f"{exc} (the run's logs are in {log_dir})") from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -305,3 +306,31 @@ def test_a_fault_repeats_at_most_the_posts_a_worker_may_run_ahead(
     per_fault = [f["duplicates"] for f in faults["kills"] + faults["bounces"]]
     assert len(per_fault) == 3
     assert max(per_fault) <= limit, per_fault
+
+
+@pytest.mark.broker
+@pytest.mark.timeout(180)
+def test_an_interrupted_run_stops_what_it_started_and_says_it_proved_nothing(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("STREAMS_KAFKA") and k != "KAFKA_BOOTSTRAP_SERVERS"}  # fmt: skip
+    env["STREAMS_DATA_DIR"] = str(tmp_path / "data")
+    run = subprocess.Popen(
+        [sys.executable, "-m", "streams.cli", "chaos", "--posts", "2000", "--kills", "2"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert run.stderr is not None
+    log_dir = ""
+    for line in run.stderr:  # wait until the broker and a worker are up
+        if "logs in " in line:
+            log_dir = line.rsplit("logs in ", 1)[1].strip()
+        if "worker(s) ready" in line:
+            break
+    assert log_dir, "the run never said where its logs are"
+    run.send_signal(signal.SIGTERM)
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == 130, err[-2000:]
+    assert "interrupted" in err and out == ""
+    left = subprocess.run(["pgrep", "-f", log_dir], capture_output=True, text=True, check=False)
+    assert left.stdout == "", f"still running: {left.stdout}"

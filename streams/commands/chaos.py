@@ -4,8 +4,11 @@ what was lost, wrongly scored or duplicated; prints one JSON object."""
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
+import os
 import sys
+import threading
 
 import click
 import faust
@@ -64,15 +67,27 @@ def register(app: faust.App, settings: Settings) -> None:
         server, every worker start) go to a temp dir named in the report.
 
         Exit status: 0 every guarantee held, 1 one was broken, 2 the run could not be made
-        (no Java, no Kafka jars, a worker that would not start, ...).
+        (no Java, no Kafka jars, a worker that would not start, ...), 130 interrupted
+        (SIGINT or SIGTERM; what the run started is stopped first).
         """
         config = ChaosConfig(
             posts=posts, corrections=corrections, kills=kills, broker_bounces=broker_bounces,
             workers=workers, pause=pause, llm_fault_rate=llm_fault_rate, seed=seed,
             timeout_s=timeout, commit_interval_s=commit_interval,
         )  # fmt: skip
+        stop = threading.Event()
         try:
-            report = await asyncio.to_thread(run_chaos, config, settings)
+            report = await asyncio.to_thread(run_chaos, config, settings, stop)
+        except asyncio.CancelledError:
+            # SIGINT or SIGTERM: the run's thread stops what it started before the
+            # process exits (the interpreter waits for it).
+            stop.set()
+            print("chaos: interrupted; stopping the broker, workers and LLM server",
+                  file=sys.stderr)  # fmt: skip
+            # The command runner exits 0 after a signal; an interrupted run proved nothing.
+            # atexit runs after the interpreter has waited for the run's thread.
+            atexit.register(_exit_interrupted)
+            raise
         except StreamsError as exc:
             print(f"error: {exc}", file=sys.stderr)
             sys.exit(2)
@@ -88,3 +103,9 @@ def register(app: faust.App, settings: Settings) -> None:
                 file=sys.stderr,
             )
             sys.exit(1)
+
+
+def _exit_interrupted() -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)
