@@ -1,10 +1,11 @@
-"""Prometheus config, alert rules and the Grafana dashboard, proven against a real Prometheus.
+"""The dashboard and alert rules proven against a real Prometheus scraping a real worker.
 
-The static checks run promtool and read the files. The proof starts a worker on the session's
-broker (openai backend against the local LLM server, with faults), feeds it posts and bad
-records while Debian's ``prometheus`` scrapes it every second, then asks that Prometheus every
-query of every dashboard panel (each must return a series) and every rule expression (each must
-parse and evaluate). ``prometheus`` and ``promtool`` come from ``scripts/install-prometheus``.
+The proof starts a worker on the session's broker (openai backend against the local LLM server,
+with faults), feeds it posts and bad records while Debian's ``prometheus`` scrapes it every
+second, then asks that Prometheus every query of every dashboard panel (each must return a
+series) and every rule expression (each must parse and evaluate). ``prometheus`` and
+``promtool`` come from ``scripts/install-prometheus``; the static checks of the same files are
+in test_observability_files.py.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import re
-import shutil
 import subprocess
 import threading
 import time
@@ -23,13 +22,22 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from aiokafka import AIOKafkaProducer
 from kafka_io import BENIGN, TOXIC, status
+from observability_files import (
+    PROMETHEUS_DIR,
+    PROMETHEUS_YML,
+    WORKER_JOB,
+    concrete,
+    metric_names,
+    query_panels,
+    rule_groups,
+    tool,
+)
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -41,167 +49,12 @@ from streams.topic_admin import ensure_topics
 from streams.topics import catalog
 from streams.worker_process import WorkerProcess
 
-REPO = Path(__file__).resolve().parents[1]
-PROMETHEUS_DIR = REPO / "deploy" / "prometheus"
-PROMETHEUS_YML = PROMETHEUS_DIR / "prometheus.yml"
-ALERTS_YML = PROMETHEUS_DIR / "alerts.yml"
-ALERTS_TEST_YML = PROMETHEUS_DIR / "alerts_test.yml"
-DASHBOARD = REPO / "deploy" / "grafana" / "dashboards" / "streams.json"
-DATASOURCE_REF = {"type": "prometheus", "uid": "${datasource}"}
-INSTALL_HINT = "run `bash scripts/install-prometheus` (Debian's prometheus package)"
-WORKER_JOB = "streams-worker"
-
-#: Grafana's built-in variables, as the proof test sets them: windows of several 1 s scrapes.
-GRAFANA_VARIABLES = {"__rate_interval": "30s", "__interval": "5s", "__range": "5m"}
-
 #: Label names the worker may use; anything else may be an unbounded value (ids, text).
 ALLOWED_LABELS = {
     "backend", "outcome", "stage", "reason", "kind", "category", "topic", "partition",
     "source", "feedback_type", "version", "model", "prompt_version", "le",
 }  # fmt: skip
 MAX_VALUES_PER_LABEL = 50
-
-
-# --- helpers -------------------------------------------------------------------------------
-
-
-def tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"`{name}` is not on PATH: {INSTALL_HINT}")
-    return path
-
-
-def promtool(*args: str) -> str:
-    result = subprocess.run(
-        [tool("promtool"), *args], capture_output=True, text=True, timeout=60, cwd=REPO
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"promtool {' '.join(args)} failed:\n{output}"
-    return output
-
-
-def dashboard() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(DASHBOARD.read_text())
-    return data
-
-
-def all_panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Every panel, including those inside collapsed rows."""
-    for panel in panels:
-        yield panel
-        yield from all_panels(panel.get("panels", []))
-
-
-def query_panels() -> list[dict[str, Any]]:
-    return [p for p in all_panels(dashboard()["panels"]) if p.get("type") != "row"]
-
-
-def concrete(expr: str) -> str:
-    """A panel expression with Grafana's variables replaced by durations Prometheus accepts."""
-
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(2)
-        assert name in GRAFANA_VARIABLES, f"unknown variable ${name} in {expr!r}"
-        return GRAFANA_VARIABLES[name]
-
-    return re.sub(r"\$(?:\{(\w+)\}|(\w+))", value, expr)
-
-
-def rule_groups() -> list[dict[str, Any]]:
-    groups: list[dict[str, Any]] = yaml.safe_load(ALERTS_YML.read_text())["groups"]
-    return groups
-
-
-def metric_names(expr: str) -> set[str]:
-    """The streams_* series an expression reads (recording rules, streams:..., excluded)."""
-    return set(re.findall(r"(?<![\w:])streams_[a-z0-9_]+", expr))
-
-
-def declared_series_names() -> set[str]:
-    """Every series name streams/metrics.py can expose."""
-    names: set[str] = set()
-    for family in metrics.REGISTRY.collect():
-        if family.type == "counter":
-            names.add(family.name + "_total")
-        elif family.type == "histogram":
-            names |= {family.name + suffix for suffix in ("_bucket", "_sum", "_count")}
-        else:
-            names.add(family.name)
-    return names
-
-
-# --- static checks -------------------------------------------------------------------------
-
-
-def test_promtool_check_config() -> None:
-    # The compose target worker:6066 need not resolve: check config does not scrape.
-    assert "SUCCESS" in promtool("check", "config", str(PROMETHEUS_YML))
-
-
-def test_promtool_check_rules() -> None:
-    assert "SUCCESS" in promtool("check", "rules", str(ALERTS_YML))
-
-
-def test_promtool_test_rules() -> None:
-    assert "SUCCESS" in promtool("test", "rules", str(ALERTS_TEST_YML))
-
-
-def test_every_alert_has_a_firing_and_a_quiet_case() -> None:
-    alerts = {r["alert"] for g in rule_groups() for r in g["rules"] if "alert" in r}
-    tests = yaml.safe_load(ALERTS_TEST_YML.read_text())["tests"]
-    firing: set[str] = set()
-    quiet: set[str] = set()
-    for case in tests:
-        for check in case.get("alert_rule_test", []):
-            (firing if check.get("exp_alerts") else quiet).add(check["alertname"])
-    assert alerts - firing == set(), "alerts without a firing case in alerts_test.yml"
-    assert alerts - quiet == set(), "alerts without a quiet case in alerts_test.yml"
-
-
-def test_dashboard_is_provisionable_as_is() -> None:
-    board = dashboard()
-    assert board["uid"] == "streams-moderation"
-    assert "__inputs" not in board and "${DS_" not in DASHBOARD.read_text()
-    assert 36 <= board["schemaVersion"] <= 41
-    variables = {v["name"]: v for v in board["templating"]["list"]}
-    assert variables["datasource"]["type"] == "datasource"
-    assert variables["datasource"]["query"] == "prometheus"
-    panels = query_panels()
-    ids = [p["id"] for p in all_panels(board["panels"])]
-    assert len(ids) == len(set(ids)), "panel ids must be unique"
-    for panel in panels:
-        title = panel["title"]
-        assert panel["datasource"] == DATASOURCE_REF, f"panel {title!r} ignores $datasource"
-        assert panel["targets"], f"panel {title!r} has no query"
-        for target in panel["targets"]:
-            assert target["datasource"] == DATASOURCE_REF, f"a query of {title!r}"
-            assert target["expr"].strip(), f"empty query in {title!r}"
-            concrete(target["expr"])  # only variables the proof test knows
-
-
-def test_dashboard_and_rules_read_only_declared_metrics() -> None:
-    declared = declared_series_names()
-    used: dict[str, set[str]] = {}
-    for panel in query_panels():
-        used[f"panel {panel['title']!r}"] = set().union(
-            *(metric_names(t["expr"]) for t in panel["targets"])
-        )
-    for group in rule_groups():
-        for rule in group["rules"]:
-            used[rule.get("alert") or rule["record"]] = metric_names(rule["expr"])
-    unknown = {where: names - declared for where, names in used.items() if names - declared}
-    assert unknown == {}, "names not in streams/metrics.py (renamed or missing?)"
-
-
-def test_every_metric_is_on_the_dashboard() -> None:
-    on_panels = set().union(
-        *(metric_names(t["expr"]) for p in query_panels() for t in p["targets"])
-    )
-    shown = {n.removesuffix(s) for n in on_panels for s in ("_total", "_bucket", "_sum", "_count")}
-    absent = {f.name for f in metrics.REGISTRY.collect()} - shown
-    assert absent == set(), "metrics of streams/metrics.py that no panel shows"
-
 
 # --- the proof: a real Prometheus scraping a real worker -------------------------------------
 
