@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -10,15 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from lexicon_outputs import lexicon_outputs
 
 from streams.bench import BenchConfig, is_ok, ratio, resolve_bootstrap
 from streams.bench_corpus import make_posts
 from streams.bench_measure import Collected, Expected, llm_usage, percentile, run_summary, tally
 from streams.categories import CATEGORIES
-from streams.classifier import Classifier, Consumed
 from streams.llm.lexicon import score_text
-from streams.scoring.backend import LexiconBackend
-from streams.scoring.repeat_cache import RepeatCache
 from streams.settings import Settings
 
 # --- percentiles ---------------------------------------------------------------------------
@@ -62,21 +59,9 @@ def test_toxic_posts_score_and_benign_ones_do_not() -> None:
 # --- measuring a run -----------------------------------------------------------------------
 
 
-async def _classify(values: dict[str, bytes]) -> dict[str, bytes]:
-    classifier = Classifier(
-        LexiconBackend(), threshold=0.5, max_attempts=1, max_text_chars=4000, cache=RepeatCache(0)
-    )
-    batch = [
-        Consumed("raw", 0, offset, key.encode(), value, read_at=0.0)
-        for offset, (key, value) in enumerate(values.items())
-    ]
-    report = await classifier.process(batch)
-    return {(out.key or b"").decode(): out.value or b"" for out in report.outputs}
-
-
 def test_tally_counts_lost_duplicates_dead_letters_and_wrong_scores() -> None:
     posts = make_posts(6)
-    outputs = asyncio.run(_classify({p.status_id: p.value for p in posts}))
+    outputs = lexicon_outputs({p.status_id: p.value for p in posts})
     expected = {p.status_id: Expected(1_000, p.expected_scores()) for p in posts}
     zeroed = posts[3]  # toxic: its scores are not zero
     records = [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lexicon_outputs import lexicon_outputs
 
 from streams.bench_corpus import make_posts
 from streams.bench_measure import Collected, Expected
@@ -31,12 +31,9 @@ from streams.chaos_workload import (
     make_corrections,
     split_waves,
 )
-from streams.classifier import Classifier, Consumed
 from streams.kafka_launcher import existing_cluster_id
 from streams.models.corrections import TrainingExample
 from streams.models.dead_letter import DeadLetterHeaders
-from streams.scoring.backend import LexiconBackend
-from streams.scoring.repeat_cache import RepeatCache
 from streams.settings import Settings
 
 # --- waves and the fault plan ----------------------------------------------------------------
@@ -156,18 +153,6 @@ def test_comparable_leaves_out_only_harvested_at() -> None:
 # --- judging the outputs ----------------------------------------------------------------------
 
 
-async def _score(values: dict[str, bytes]) -> dict[str, bytes]:
-    classifier = Classifier(
-        LexiconBackend(), threshold=0.5, max_attempts=1, max_text_chars=4000, cache=RepeatCache(0)
-    )
-    batch = [
-        Consumed("raw", 0, offset, key.encode(), value, read_at=0.0)
-        for offset, (key, value) in enumerate(values.items())
-    ]
-    report = await classifier.process(batch)
-    return {(out.key or b"").decode(): out.value or b"" for out in report.outputs}
-
-
 def _dead(key: bytes, stage: str, reason: str) -> Output:
     headers = DeadLetterHeaders(
         stage=stage, error_class="E", reason=reason, first_failure_at=datetime.now(UTC),
@@ -178,7 +163,7 @@ def _dead(key: bytes, stage: str, reason: str) -> Output:
 
 def test_judge_counts_lost_zeroed_duplicates_and_keeps_harvest_dead_letters_apart() -> None:
     posts = make_posts(6)
-    scored = asyncio.run(_score({p.status_id: p.value for p in posts}))
+    scored = lexicon_outputs({p.status_id: p.value for p in posts})
     expected = {p.status_id: Expected(0, p.expected_scores()) for p in posts}
 
     def out(index: int, value_of: int | None = None) -> Output:

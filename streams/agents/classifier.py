@@ -22,6 +22,7 @@ from typing import Any
 import faust
 
 from streams import metrics
+from streams.agents.consuming import catalog_topics, report_jump
 from streams.categories import CATEGORIES
 from streams.classifier import BatchReport, Classifier, Consumed, Output
 from streams.errors import FatalLLMError
@@ -31,7 +32,6 @@ from streams.scoring.factory import make_backend
 from streams.scoring.repeat_cache import RepeatCache
 from streams.settings import Settings
 from streams.shutdown import ShutdownGuard
-from streams.topics import TopicSpec, catalog
 
 log = logging.getLogger(__name__)
 
@@ -45,27 +45,14 @@ class _Pending:
     output: Output | None = None
 
 
-def catalog_topic(app: faust.App, spec: TopicSpec) -> faust.TopicT:
-    """A raw-bytes Faust topic declared with the catalog's partitions and configuration."""
-    return app.topic(
-        spec.name,
-        key_serializer="raw",
-        value_serializer="raw",
-        partitions=spec.partitions,
-        config=spec.configs(),
-    )
-
-
 class ClassifierRuntime:
     """Batching, concurrency and ordered acks around a :class:`Classifier`."""
 
     def __init__(self, app: faust.App, settings: Settings) -> None:
         self.app = app
         self.settings = settings
-        specs = {s.role: s for s in catalog(settings)}
-        self.raw = catalog_topic(app, specs["raw"])
-        self.scored = catalog_topic(app, specs["scored"])
-        self.dlq = catalog_topic(app, specs["dlq"])
+        topics = catalog_topics(app, settings)
+        self.raw, self.scored, self.dlq = topics["raw"], topics["scored"], topics["dlq"]
         self.acks: OrderedAcks[_Pending] = OrderedAcks()
         self.backend: ScoringBackend | None = None
         self.classifier: Classifier | None = None
@@ -113,18 +100,7 @@ class ClassifierRuntime:
             read_at=time.monotonic(),
             timestamp_ms=int(message.timestamp * 1000) if message.timestamp else None,
         )
-        hole = self.acks.hole_before(message.tp, message.offset)
-        if hole is not None:
-            # Producers' transactions leave such jumps (their commit markers take offsets).
-            # Without transactions the records between were fetched and never delivered,
-            # which streams.flow_control exists to prevent; stopping would not get them back
-            # (every start skips the same offsets), so it is reported.
-            log.warning(
-                "classifier: %s[%d] jumped from offset %d to %d: no records were delivered "
-                "between (transaction markers take offsets; without transactional "
-                "producers, the posts between were not scored)",
-                message.topic, message.partition, hole, message.offset,
-            )  # fmt: skip
+        report_jump(log, self.acks, message, "posts between were not scored")
         while self.acks.in_flight() >= self.settings.posts_ahead_limit:
             self.room.clear()
             await self.room.wait()

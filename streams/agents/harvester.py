@@ -24,7 +24,7 @@ import faust
 from pydantic import ValidationError
 
 from streams import metrics
-from streams.agents.classifier import catalog_topic
+from streams.agents.consuming import catalog_topics, report_jump
 from streams.classifier import Consumed, dead_letter
 from streams.harvest_policy import build_training_example, merge_correction
 from streams.jsonl_sink import DailyJsonlSink
@@ -33,7 +33,6 @@ from streams.models.status import RawRecordError, StatusDeleted, parse_raw_recor
 from streams.ordered_acks import OrderedAcks, Ticket
 from streams.settings import Settings
 from streams.shutdown import ShutdownGuard
-from streams.topics import catalog
 
 log = logging.getLogger(__name__)
 
@@ -71,18 +70,16 @@ class HarvesterRuntime:
     def __init__(self, app: faust.App, settings: Settings) -> None:
         self.app = app
         self.settings = settings
-        specs = {s.role: s for s in catalog(settings)}
-        self.raw = catalog_topic(app, specs["raw"])
-        self.corrections_topic = catalog_topic(app, specs["corrections"])
-        self.training = catalog_topic(app, specs["training"])
-        self.dlq = catalog_topic(app, specs["dlq"])
+        topics = catalog_topics(app, settings)
+        self.raw, self.dlq = topics["raw"], topics["dlq"]
+        self.corrections_topic, self.training = topics["corrections"], topics["training"]
         self.corrections = app.Table(
             "harvest-corrections", default=None, key_type=str,
-            partitions=specs["corrections"].partitions,
+            partitions=self.corrections_topic.partitions,
         )  # fmt: skip
         self.texts = app.Table(
             "harvest-texts", default=None, key_type=str,
-            partitions=specs["raw"].partitions,
+            partitions=self.raw.partitions,
         )  # fmt: skip
         self.text_order: OrderedDict[str, None] = OrderedDict()
         self.acks: OrderedAcks[faust.EventT[Any]] = OrderedAcks()
@@ -107,14 +104,7 @@ class HarvesterRuntime:
     # --- corrections -------------------------------------------------------------------
     async def on_correction(self, event: faust.EventT[Any]) -> None:
         message = event.message
-        hole = self.acks.hole_before(message.tp, message.offset)
-        if hole is not None:
-            log.warning(
-                "harvest: %s[%d] jumped from offset %d to %d: no records were delivered "
-                "between (transaction markers take offsets; without transactional "
-                "producers, the corrections between were not harvested)",
-                message.topic, message.partition, hole, message.offset,
-            )  # fmt: skip
+        report_jump(log, self.acks, message, "corrections between were not harvested")
         ticket = self.acks.track(message.tp, message.offset, event)
         try:
             correction = Correction.model_validate_json(message.value or b"")
