@@ -25,9 +25,9 @@ def preflight_worker() -> None:
     import asyncio
 
     from streams.errors import StreamsError
-    from streams.kafka_client import check_connection
+    from streams.kafka.admin import prepare_worker_topics
+    from streams.kafka.client import check_connection
     from streams.settings import get_settings
-    from streams.topic_admin import prepare_worker_topics
 
     settings = get_settings()
     try:
@@ -43,7 +43,10 @@ def main() -> NoReturn:
     from faust.cli.faust import cli
 
     from streams.app import app
+    from streams.commands import register_all
+    from streams.settings import get_settings
 
+    register_all(app, get_settings())
     if "worker" in sys.argv[1:]:
         preflight_worker()
     cli.help = HELP

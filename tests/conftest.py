@@ -8,9 +8,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
-from streams import kafka_launcher
+from streams.kafka import launcher as kafka_launcher
 from streams.settings import KAFKA_VERSION, Settings
+
+# Property tests are judged on what they find, not on how fast a loaded 2-core CI machine
+# runs one example: the default 200 ms deadline made them flaky there.
+hypothesis_settings.register_profile("streams", deadline=None)
+hypothesis_settings.load_profile("streams")
 
 #: How the session's broker was provided, for the summary at the end of the run.
 BROKER_SOURCE: list[str] = []

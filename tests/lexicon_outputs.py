@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from streams.classifier import Classifier, Consumed
 from streams.scoring.backend import LexiconBackend
+from streams.scoring.batch import Classifier, Consumed
 from streams.scoring.repeat_cache import RepeatCache
 
 

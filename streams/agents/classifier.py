@@ -3,7 +3,7 @@
 Records are read with Faust's automatic acks off. They are gathered into micro-batches (by
 size and time) and several batches are scored at once, so they finish out of order. A scored
 record is published only once every record before it in its partition is scored too (see
-:mod:`streams.ordered_acks`), records are acked once the broker has acknowledged what they
+:mod:`streams.agents.ordered_acks`), records are acked once the broker has acknowledged what they
 produced, and each ack asks for a commit at once. A crash therefore never skips a record, and
 repeats little that was published: what is published is committed milliseconds later, and
 what finished ahead of a slow batch waits unpublished (redone after a crash, never
@@ -23,15 +23,15 @@ import faust
 
 from streams import metrics
 from streams.agents.consuming import catalog_topics, report_jump
+from streams.agents.ordered_acks import OrderedAcks, Ticket
+from streams.agents.shutdown import ShutdownGuard
 from streams.categories import CATEGORIES
-from streams.classifier import BatchReport, Classifier, Consumed, Output
 from streams.errors import FatalLLMError
-from streams.ordered_acks import OrderedAcks, Ticket
 from streams.scoring.backend import ScoringBackend
+from streams.scoring.batch import BatchReport, Classifier, Consumed, Output
 from streams.scoring.factory import make_backend
 from streams.scoring.repeat_cache import RepeatCache
 from streams.settings import Settings
-from streams.shutdown import ShutdownGuard
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import faust
 
-from streams.ordered_acks import OrderedAcks
+from streams.agents.ordered_acks import OrderedAcks
+from streams.kafka.catalog import catalog
 from streams.settings import Settings
-from streams.topics import catalog
 
 
 def catalog_topics(app: faust.App, settings: Settings) -> dict[str, faust.TopicT]:
@@ -34,7 +34,7 @@ def report_jump(
 
     Producers' transactions leave such jumps (their commit markers take offsets). Without
     transactions the records between were fetched and never delivered, which
-    streams.flow_control exists to prevent; stopping would not get them back (every start
+    streams.agents.flow_control exists to prevent; stopping would not get them back (every start
     skips the same offsets), so it is reported. ``lost`` names what the skipped records
     would have been (``"posts ... not scored"``).
     """

@@ -25,14 +25,14 @@ from pydantic import ValidationError
 
 from streams import metrics
 from streams.agents.consuming import catalog_topics, report_jump
-from streams.classifier import Consumed, dead_letter
-from streams.harvest_policy import build_training_example, merge_correction
-from streams.jsonl_sink import DailyJsonlSink
+from streams.agents.ordered_acks import OrderedAcks, Ticket
+from streams.agents.shutdown import ShutdownGuard
+from streams.harvest.jsonl_sink import DailyJsonlSink
+from streams.harvest.policy import build_training_example, merge_correction
 from streams.models.corrections import Correction
 from streams.models.status import RawRecordError, StatusDeleted, parse_raw_record
-from streams.ordered_acks import OrderedAcks, Ticket
+from streams.scoring.batch import Consumed, dead_letter
 from streams.settings import Settings
-from streams.shutdown import ShutdownGuard
 
 log = logging.getLogger(__name__)
 

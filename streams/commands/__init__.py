@@ -1,1 +1,18 @@
-"""``streams`` subcommands. Each module has a ``register(app, settings)``."""
+"""The ``streams`` subcommands: thin click declarations that import their work only when run.
+
+Only ``streams.cli`` registers them, so a worker process never loads a benchmark or chaos
+harness; nothing else in the package imports this folder.
+"""
+
+from __future__ import annotations
+
+import faust
+
+from streams.commands import bench, chaos, demo, harvest, kafka, produce, schemas, topics
+from streams.settings import Settings
+
+
+def register_all(app: faust.App, settings: Settings) -> None:
+    """Add every subcommand to ``app``'s command line."""
+    for command in (kafka, harvest, demo, topics, produce, schemas, bench, chaos):
+        command.register(app, settings)

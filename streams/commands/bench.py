@@ -11,7 +11,6 @@ import click
 import faust
 from faust.cli import argument, option
 
-from streams.bench import BenchConfig, resolve_bootstrap, run_benchmark
 from streams.errors import StreamsError
 from streams.settings import Settings
 
@@ -63,6 +62,8 @@ def register(app: faust.App, settings: Settings) -> None:
         Exit status: 0 nothing lost or wrongly scored in either run, 1 otherwise, 2 the
         benchmark could not run (no broker, no Java, ...).
         """
+        from streams.bench.classify import BenchConfig, resolve_bootstrap, run_benchmark
+
         config = BenchConfig(
             posts=posts, batch_size=batch_size, latency_ms=latency_ms, fault_rate=fault_rate,
             partitions=partitions, bootstrap=resolve_bootstrap(bootstrap, settings),

@@ -14,8 +14,6 @@ import click
 import faust
 from faust.cli import option
 
-from streams.chaos import run_chaos
-from streams.chaos_plan import MAX_DUPLICATES_PCT, ChaosConfig
 from streams.errors import StreamsError
 from streams.settings import Settings
 
@@ -70,6 +68,9 @@ def register(app: faust.App, settings: Settings) -> None:
         (no Java, no Kafka jars, a worker that would not start, ...), 130 interrupted
         (SIGINT or SIGTERM; what the run started is stopped first).
         """
+        from streams.chaos.plan import MAX_DUPLICATES_PCT, ChaosConfig
+        from streams.chaos.run import run_chaos
+
         config = ChaosConfig(
             posts=posts, corrections=corrections, kills=kills, broker_bounces=broker_bounces,
             workers=workers, pause=pause, llm_fault_rate=llm_fault_rate, seed=seed,

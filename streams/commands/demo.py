@@ -7,7 +7,6 @@ import sys
 import faust
 from faust.cli import option
 
-from streams.demo import run_demo
 from streams.errors import StreamsError
 from streams.settings import Settings
 
@@ -26,6 +25,8 @@ def register(app: faust.App, settings: Settings) -> None:
         Without OPENAI_API_KEY the offline lexicon baseline scores them.
         """
         import asyncio
+
+        from streams.demo.run import run_demo
 
         try:
             await asyncio.to_thread(run_demo, settings, timeout)

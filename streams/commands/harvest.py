@@ -12,10 +12,8 @@ import faust
 from faust.cli import argument, option
 
 from streams.errors import StreamsError
-from streams.harvest_export import ExportSummary, latest_per_key, progress_bar, write_export
-from streams.kafka_client import check_connection, client_options
+from streams.harvest.timefilter import SINCE_HELP, UNTIL_HELP, parse_time_bound
 from streams.settings import Settings
-from streams.timefilter import SINCE_HELP, UNTIL_HELP, parse_time_bound
 
 
 def _bound(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
@@ -43,6 +41,9 @@ def register(app: faust.App, settings: Settings) -> None:
         One JSON line per post: its latest example, erased posts left out, filtered by the
         time of the example's latest correction (--since inclusive, --until exclusive).
         """
+        from streams.harvest.export import ExportSummary, latest_per_key, progress_bar, write_export
+        from streams.kafka.client import check_connection, client_options
+
         started = time.monotonic()
         summary = ExportSummary()
         try:

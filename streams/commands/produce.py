@@ -8,44 +8,11 @@ from typing import BinaryIO
 
 import click
 import faust
-from aiokafka import AIOKafkaProducer
 from faust.cli import argument, option
 
 from streams.errors import StreamsError
-from streams.kafka_client import check_connection, client_options
-from streams.producer_input import KEY_FUNCTIONS, BadRecord, GoodRecord, read_records
+from streams.ingest.files import KEY_FUNCTIONS, BadRecord, GoodRecord, read_records
 from streams.settings import Settings
-
-PROGRESS_EVERY_S = 2.0
-
-
-async def publish(
-    settings: Settings, topic: str, records: list[GoodRecord], progress: bool
-) -> int:
-    """Send the records with delivery confirmed (idempotent producer, acks=all)."""
-    await check_connection(settings)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        **client_options(settings),
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=5,
-        max_request_size=16 * 1024 * 1024,
-    )
-    await producer.start()
-    try:
-        pending = []
-        last = time.monotonic()
-        for index, record in enumerate(records, start=1):
-            pending.append(await producer.send(topic, key=record.key, value=record.value))
-            if progress and time.monotonic() - last > PROGRESS_EVERY_S:
-                last = time.monotonic()
-                print(f"  ... {index}/{len(records)} queued", file=sys.stderr)
-        for future in pending:
-            await future  # raises if the broker did not take the record
-        return len(pending)
-    finally:
-        await producer.stop()
 
 
 def register(app: faust.App, settings: Settings) -> None:
@@ -70,6 +37,8 @@ def register(app: faust.App, settings: Settings) -> None:
         Exit status: 0 all sent, 1 some records rejected (the good ones were sent, or none
         with --strict), 2 the broker could not be reached or refused a record.
         """
+        from streams.kafka.publish import publish
+
         started = time.monotonic()
         good: list[GoodRecord] = []
         bad: list[BadRecord] = []

@@ -9,7 +9,7 @@ import click
 import faust
 from faust.cli import argument, option
 
-from streams.schemas import DEFAULT_DIRECTORY, check_schemas, export_schemas
+from streams.models.json_schemas import DEFAULT_DIRECTORY, check_schemas, export_schemas
 from streams.settings import Settings
 
 

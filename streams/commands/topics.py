@@ -9,10 +9,7 @@ import faust
 from faust.cli import argument
 
 from streams.errors import StreamsError
-from streams.kafka_client import check_connection, client_options
 from streams.settings import Settings
-from streams.topic_admin import ensure_topics
-from streams.topics import catalog
 
 
 def register(app: faust.App, settings: Settings) -> None:
@@ -27,6 +24,10 @@ def register(app: faust.App, settings: Settings) -> None:
 
         Safe to run again: a second `create` changes nothing.
         """
+        from streams.kafka.admin import ensure_topics
+        from streams.kafka.catalog import catalog
+        from streams.kafka.client import check_connection, client_options
+
         specs = catalog(settings)
         if action == "list":
             for s in specs:

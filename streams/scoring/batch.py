@@ -1,0 +1,266 @@
+"""Turns a micro-batch of raw records into the records to publish: scored ones and dead letters.
+
+No Kafka here: the agent hands in what it consumed and publishes what comes back. Every input
+record gives exactly one output (a scored record, a deletion tombstone, or a dead letter), so
+nothing is dropped silently; a post is only ever published with scores a backend gave it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import ValidationError
+
+from streams.categories import CATEGORIES
+from streams.kafka.catalog import DLQ_MAX_MESSAGE_BYTES
+from streams.llm.prompt import PostToScore
+from streams.models.dead_letter import DeadLetterHeaders, key_text
+from streams.models.scored import SourceOffset, Timings, Usage, build_scored_status
+from streams.models.status import RawRecordError, StatusDeleted, StatusToScore, parse_raw_record
+from streams.scoring.attempts import ScoringRun, Unscored, score_with_attempts
+from streams.scoring.backend import ScoringBackend
+from streams.scoring.repeat_cache import RepeatCache, text_key
+
+#: Largest original value a dead letter carries (headers and batch overhead need the rest).
+DLQ_VALUE_LIMIT = DLQ_MAX_MESSAGE_BYTES - 64 * 1024
+EMPTY_TEXT_BACKEND = "none"
+EMPTY_TEXT_MODEL = "empty-text"
+NO_USAGE = Usage(input_tokens=0, output_tokens=0)
+
+
+@dataclass(frozen=True)
+class Consumed:
+    """One raw record as the agent consumed it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    #: time.monotonic() when the agent read it.
+    read_at: float
+    #: The record's own timestamp (producer time), ms since the epoch, when known.
+    timestamp_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class Output:
+    """A record to publish: to the scored topic or to the dead-letter topic."""
+
+    destination: Literal["scored", "dlq"]
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+    #: For metrics: which kind of outcome this is.
+    outcome: Literal["scored", "cached", "empty", "deleted", "dead_letter"] = "scored"
+    #: For dead letters: the stage that failed and why.
+    stage: str = ""
+    reason: str = ""
+    flagged_categories: tuple[str, ...] = ()
+    scores: tuple[float, ...] = ()
+    #: End-to-end latency (producer timestamp to now), seconds, when known.
+    latency_s: float | None = None
+
+
+@dataclass
+class BatchReport:
+    """What one batch cost and did, for metrics and the demo summary."""
+
+    outputs: list[Output] = field(default_factory=list)
+    run: ScoringRun = field(default_factory=ScoringRun)
+    cache_hits: int = 0
+    sent_to_llm: int = 0
+
+
+def dead_letter(
+    record: Consumed, stage: str, reason: str, exc_name: str, message: str,
+    attempts: int = 1, first_failure_at: datetime | None = None,
+) -> Output:  # fmt: skip
+    headers = DeadLetterHeaders(
+        stage=stage,  # type: ignore[arg-type]
+        error_class=exc_name,
+        reason=reason,
+        message=message,
+        attempts=attempts,
+        first_failure_at=first_failure_at or datetime.now(UTC),
+        original_topic=record.topic,
+        original_partition=record.partition,
+        original_offset=record.offset,
+        original_key=key_text(record.key),
+    )
+    value = record.value or b""
+    if len(value) > DLQ_VALUE_LIMIT:
+        # Only a raw topic configured above the dead-letter topic's limit gets here; the whole
+        # record stays on its topic at the offset the headers name.
+        headers = headers.model_copy(
+            update={"message": f"value cut from {len(value)} bytes; {headers.message}"}
+        )
+        value = value[:DLQ_VALUE_LIMIT]
+    return Output(
+        "dlq", record.key, value, tuple(headers.to_headers()),
+        outcome="dead_letter", stage=stage, reason=reason,
+    )  # fmt: skip
+
+
+class Classifier:
+    """Scores micro-batches with one backend, a repeat cache and per-post attempts."""
+
+    def __init__(
+        self,
+        backend: ScoringBackend,
+        *,
+        threshold: float,
+        max_attempts: int,
+        max_text_chars: int,
+        cache: RepeatCache,
+    ) -> None:
+        self.backend = backend
+        self.threshold = threshold
+        self.max_attempts = max_attempts
+        self.max_text_chars = max_text_chars
+        self.cache = cache
+
+    async def process(self, batch: Sequence[Consumed]) -> BatchReport:
+        """One output per input record, in input order."""
+        started = time.monotonic()
+        report = BatchReport()
+        parsed: list[StatusToScore | StatusDeleted | Output] = [self._parse(r) for r in batch]
+
+        # Posts go to the backend keyed by text hash: identical texts in a batch are sent once,
+        # and two records of one status (an edit) cannot collide in the reply.
+        to_send: dict[str, PostToScore] = {}
+        for item in parsed:
+            if isinstance(item, StatusToScore) and item.text.strip():
+                key = text_key(item.text)
+                if self.cache.get(key) is None and key not in to_send:
+                    text = item.text[: self.max_text_chars]
+                    to_send[key] = PostToScore(key, text, item.language)
+        report.sent_to_llm = len(to_send)
+        if to_send:
+            report.run = await score_with_attempts(
+                self.backend, list(to_send.values()), self.max_attempts
+            )
+            for key, scored in report.run.scored.items():
+                self.cache.put(key, scored.scores)
+
+        share = 1 / len(to_send) if to_send else 0.0
+        llm_done = time.monotonic()
+        for record, item in zip(batch, parsed, strict=True):
+            if isinstance(item, Output):
+                report.outputs.append(item)
+            elif isinstance(item, StatusDeleted):
+                report.outputs.append(
+                    Output("scored", item.status_id.encode(), None, outcome="deleted")
+                )
+            else:
+                output = self._scored_output(record, item, report, share, started, llm_done)
+                report.outputs.append(output)
+        return report
+
+    def _parse(self, record: Consumed) -> StatusToScore | StatusDeleted | Output:
+        try:
+            return parse_raw_record(record.key, record.value)
+        except RawRecordError as exc:
+            return dead_letter(record, "parse", exc.code, type(exc).__name__, str(exc))
+
+    def _scored_output(
+        self,
+        record: Consumed,
+        item: StatusToScore,
+        report: BatchReport,
+        share: float,
+        started: float,
+        llm_done: float,
+    ) -> Output:
+        if not item.text.strip():
+            zeros = dict.fromkeys(CATEGORIES, 0.0)
+            return self._build(
+                record, item, zeros, EMPTY_TEXT_BACKEND, EMPTY_TEXT_MODEL, "none",
+                NO_USAGE, 0.0, started, llm_done, outcome="empty",
+            )  # fmt: skip
+        key = text_key(item.text)
+        run = report.run
+        if key in run.scored:
+            usage = Usage(
+                input_tokens=round(run.usage.input_tokens * share),
+                cached_input_tokens=round(run.usage.cached_input_tokens * share),
+                output_tokens=round(run.usage.output_tokens * share),
+            )
+            return self._build(
+                record, item, run.scored[key].scores, self.backend.name, self.backend.model,
+                self.backend.prompt_version, usage, run.cost_usd * share, started, llm_done,
+                llm_ms=run.llm_ms,
+            )  # fmt: skip
+        cached = self.cache.get(key)
+        if cached is not None and key not in run.unscored:
+            report.cache_hits += 1
+            return self._build(
+                record, item, cached, self.backend.name, self.backend.model,
+                self.backend.prompt_version, NO_USAGE, 0.0, started, llm_done, outcome="cached",
+            )  # fmt: skip
+        failure = run.unscored.get(key) or Unscored(
+            key, "item_missing", "no result", 0, datetime.now(UTC)
+        )
+        return dead_letter(
+            record, "score", failure.reason, "UnscoredPost",
+            f"{failure.reason}: {failure.detail}", max(failure.attempts, 1),
+            failure.first_failure_at,
+        )  # fmt: skip
+
+    def _build(
+        self,
+        record: Consumed,
+        item: StatusToScore,
+        scores: Mapping[str, float],
+        backend: str,
+        model: str,
+        prompt_version: str,
+        usage: Usage,
+        cost: float,
+        started: float,
+        llm_done: float,
+        *,
+        outcome: Literal["scored", "cached", "empty"] = "scored",
+        llm_ms: float = 0.0,
+    ) -> Output:
+        now = time.monotonic()
+        try:
+            scored = build_scored_status(
+                item.status_id,
+                item.language,
+                scores,
+                self.threshold,
+                backend=backend,
+                model=model,
+                prompt_version=prompt_version,
+                usage=usage.model_copy(update={"cost_usd": cost}),
+                timings=Timings(
+                    queued_ms=max(0.0, (started - record.read_at) * 1000),
+                    llm_ms=llm_ms,
+                    total_ms=max(0.0, (now - record.read_at) * 1000),
+                ),
+                scored_at=datetime.now(UTC),
+                edited=item.edited,
+                source=SourceOffset(
+                    topic=record.topic, partition=record.partition, offset=record.offset
+                ),
+            )
+        except ValidationError as exc:
+            # Backends validate their scores; this is the last line of defence.
+            return dead_letter(record, "score", "invalid_scores", "ValidationError", str(exc))
+        latency = None
+        if record.timestamp_ms:
+            latency = max(0.0, time.time() - record.timestamp_ms / 1000)
+        return Output(
+            "scored",
+            item.status_id.encode(),
+            scored.to_bytes(),
+            outcome=outcome,
+            flagged_categories=tuple(str(c) for c in scored.flagged_categories),
+            scores=tuple(scored.scores.as_dict().values()),
+            latency_s=latency,
+        )
