@@ -6,12 +6,16 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
 
 from streams.kafka import launcher as kafka_launcher
 from streams.settings import KAFKA_VERSION, Settings
+from streams.testing.llm_server.process import LocalLLMProcess
+from streams.testing.topics import ROLES, RunTopics
+from streams.testing.workers import worker_env as make_worker_env
 
 # Property tests are judged on what they find, not on how fast a loaded 2-core CI machine
 # runs one example: the default 200 ms deadline made them flaky there.
@@ -84,19 +88,41 @@ def unique_name(request: pytest.FixtureRequest) -> Callable[[str], str]:
 
 
 @pytest.fixture
+def run_topics(unique_name: Callable[[str], str]) -> RunTopics:
+    """The five topics of a worker, under names no other test uses."""
+    return RunTopics(*(unique_name(role) for role in ROLES))
+
+
+@pytest.fixture
 def worker_env(
-    kafka_bootstrap: str, tmp_path: Path, unique_name: Callable[[str], str]
+    kafka_bootstrap: str, tmp_path: Path, unique_name: Callable[[str], str], run_topics: RunTopics
 ) -> dict[str, str]:
     """Environment of a worker on the session's broker: its own group, state dir and topics."""
-    return {
-        **{f"STREAMS_TOPIC_{role}": unique_name(role.lower())
-           for role in ("RAW", "SCORED", "DLQ", "CORRECTIONS", "TRAINING")},
-        "STREAMS_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "STREAMS_APP_ID": unique_name("app"),
-        "STREAMS_WEB_PORT": str(kafka_launcher.free_port()),
-        "STREAMS_DATA_DIR": str(tmp_path / "worker-data"),
-        "STREAMS_TOPIC_PARTITIONS": "3",
-        "STREAMS_BROKER_COMMIT_INTERVAL_S": "0.5",
-        # A killed worker's partitions move to its successor after this long.
-        "STREAMS_BROKER_SESSION_TIMEOUT_S": "10",
-    }
+    return make_worker_env(
+        kafka_bootstrap, unique_name("app"), tmp_path / "worker-data", topics=run_topics,
+        partitions=3,
+        # A killed worker's partitions move to its successor after the session timeout.
+        fields={"broker_commit_interval_s": 0.5, "broker_session_timeout_s": 10},
+    )  # fmt: skip
+
+
+@pytest.fixture
+def local_llm(tmp_path: Path) -> Iterator[Callable[..., LocalLLMProcess]]:
+    """Starts the local OpenAI-compatible server in a child process, stopped after the test.
+
+    Call it with the server's faults and limits: ``fault_rate``, ``seed``, ``latency_ms``,
+    ``api_key``, ``rpm_limit``, ``tpm_limit``, and ``hang_s`` (how long a timeout fault
+    hangs). Its ``worker_fields()`` point a worker at it.
+    """
+    started: list[LocalLLMProcess] = []
+
+    def start(*, hang_s: float | None = None, **options: Any) -> LocalLLMProcess:
+        llm = LocalLLMProcess(tmp_path / f"llm{len(started)}.log", **options).start()
+        started.append(llm)
+        if hang_s is not None:
+            llm.set_faults(hang_s=hang_s)
+        return llm
+
+    yield start
+    for llm in started:
+        llm.stop()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from streams.kafka.records import Consumed
 from streams.scoring.backend import LexiconBackend
-from streams.scoring.batch import Classifier, Consumed
+from streams.scoring.batch import Classifier
 from streams.scoring.repeat_cache import RepeatCache
 
 

@@ -27,10 +27,10 @@ from streams.agents.ordered_acks import OrderedAcks, Ticket
 from streams.agents.shutdown import ShutdownGuard
 from streams.categories import CATEGORIES
 from streams.errors import FatalLLMError
+from streams.kafka.records import Consumed, Outgoing, consumed
 from streams.scoring.backend import ScoringBackend
-from streams.scoring.batch import BatchReport, Classifier, Consumed, Output
-from streams.scoring.factory import make_backend
-from streams.scoring.repeat_cache import RepeatCache
+from streams.scoring.batch import BatchReport, Classifier
+from streams.scoring.factory import make_backend, make_classifier
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,10 +42,10 @@ class _Pending:
     record: Consumed
     ticket: Ticket | None = None
     #: Set when its batch is done; published when every earlier record of its partition is.
-    output: Output | None = None
+    output: Outgoing | None = None
 
 
-class ClassifierRuntime:
+class ClassifierAgent:
     """Batching, concurrency and ordered acks around a :class:`Classifier`."""
 
     def __init__(self, app: faust.App, settings: Settings) -> None:
@@ -73,13 +73,7 @@ class ClassifierRuntime:
 
     async def start(self) -> None:
         self.backend = make_backend(self.settings)
-        self.classifier = Classifier(
-            self.backend,
-            threshold=self.settings.flag_threshold,
-            max_attempts=self.settings.max_attempts,
-            max_text_chars=self.settings.max_text_chars,
-            cache=RepeatCache(self.settings.content_cache_size),
-        )
+        self.classifier = make_classifier(self.settings, self.backend)
         await self.scored.maybe_declare()
         await self.dlq.maybe_declare()
         self.app.add_future(self._commit_when_due())
@@ -91,15 +85,8 @@ class ClassifierRuntime:
 
     async def submit(self, event: faust.EventT[Any]) -> None:
         message = event.message
-        record = Consumed(
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
-            key=message.key,
-            value=message.value,
-            read_at=time.monotonic(),
-            timestamp_ms=int(message.timestamp * 1000) if message.timestamp else None,
-        )
+        # Faust's timestamps are seconds; the record's own are milliseconds.
+        record = consumed(message, int(message.timestamp * 1000) if message.timestamp else None)
         report_jump(log, self.acks, message, "posts between were not scored")
         while self.acks.in_flight() >= self.settings.posts_ahead_limit:
             self.room.clear()
@@ -221,7 +208,7 @@ class ClassifierRuntime:
         self.room.set()
         self.commit_due.set()
 
-    async def _send(self, outputs: list[Output]) -> asyncio.Future[list[Any]]:
+    async def _send(self, outputs: list[Outgoing]) -> asyncio.Future[list[Any]]:
         """Hand records to the producer; the returned future is done when the broker has
         acknowledged them all, and fails if it refused any."""
         producer = self.app.producer
@@ -243,10 +230,10 @@ class ClassifierRuntime:
 
 def register(
     app: faust.App, settings: Settings, guard: ShutdownGuard
-) -> ClassifierRuntime | None:
+) -> ClassifierAgent | None:
     if not settings.classifier_enabled:
         return None
-    runtime = ClassifierRuntime(app, settings)
+    runtime = ClassifierAgent(app, settings)
 
     @app.agent(runtime.raw, name="classifier")
     async def classify(stream: Any) -> AsyncIterator[None]:

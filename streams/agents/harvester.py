@@ -29,9 +29,9 @@ from streams.agents.ordered_acks import OrderedAcks, Ticket
 from streams.agents.shutdown import ShutdownGuard
 from streams.harvest.jsonl_sink import DailyJsonlSink
 from streams.harvest.policy import build_training_example, merge_correction
+from streams.kafka.records import dead_letter
 from streams.models.corrections import Correction
 from streams.models.status import RawRecordError, StatusDeleted, parse_raw_record
-from streams.scoring.batch import Consumed, dead_letter
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class FeedbackCounts:
         }
 
 
-class HarvesterRuntime:
+class HarvesterAgent:
     def __init__(self, app: faust.App, settings: Settings) -> None:
         self.app = app
         self.settings = settings
@@ -188,8 +188,7 @@ class HarvesterRuntime:
         self, event: faust.EventT[Any], ticket: Ticket, reason: str, message: str
     ) -> None:
         msg = event.message
-        record = Consumed(msg.topic, msg.partition, msg.offset, msg.key, msg.value, 0.0)
-        output = dead_letter(record, "harvest", reason, "HarvestError", message)
+        output = dead_letter(msg, "harvest", reason, "HarvestError", message)
         future = await self.app.producer.send(
             self.dlq.get_topic_name(), output.key, output.value, None, None, list(output.headers)
         )
@@ -227,10 +226,10 @@ def _first_error(exc: ValidationError) -> str:
 
 def register(
     app: faust.App, settings: Settings, guard: ShutdownGuard
-) -> HarvesterRuntime | None:
+) -> HarvesterAgent | None:
     if not settings.harvester_enabled:
         return None
-    runtime = HarvesterRuntime(app, settings)
+    runtime = HarvesterAgent(app, settings)
     # On stop: fsync what is done and ack it; corrections still waiting for text stay unacked.
     guard.on_stop.append(runtime.flush)
 

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -16,27 +16,15 @@ from aiokafka.admin import AIOKafkaAdminClient
 from streams.errors import StreamsError
 from streams.kafka.admin import ensure_topics
 from streams.kafka.catalog import catalog
-from streams.scoring.batch import Classifier, Consumed, Output
+from streams.kafka.records import Outgoing, consumed
+from streams.scoring.factory import make_classifier
 from streams.scoring.openai_backend import OpenAIBackend
-from streams.scoring.repeat_cache import RepeatCache
 from streams.settings import Settings
 from streams.testing.corpus import BenchPost
 from streams.testing.measure import Collected
+from streams.testing.topics import RunTopics
 
 _POLL_MS = 200
-
-
-@dataclass(frozen=True)
-class RunTopics:
-    """The three topics of one run, all under the benchmark's unique prefix."""
-
-    raw: str
-    scored: str
-    dlq: str
-
-    @classmethod
-    def under(cls, prefix: str) -> RunTopics:
-        return cls(f"{prefix}.raw", f"{prefix}.scored", f"{prefix}.dlq")
 
 
 def now_ms() -> int:
@@ -132,13 +120,7 @@ async def baseline_loop(
     """The plain loop: fetch up to a batch, classify it (the same backend and Classifier as the
     agent), publish every output with acks=all and wait for the broker, then commit."""
     backend = OpenAIBackend.from_settings(settings)
-    classifier = Classifier(
-        backend,
-        threshold=settings.flag_threshold,
-        max_attempts=settings.max_attempts,
-        max_text_chars=settings.max_text_chars,
-        cache=RepeatCache(settings.content_cache_size),
-    )
+    classifier = make_classifier(settings, backend)
     consumer = AIOKafkaConsumer(
         topics.raw, bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -153,7 +135,7 @@ async def baseline_loop(
             if time.monotonic() > deadline:
                 raise StreamsError(f"baseline: {done} of {posts} posts done in {timeout_s:.0f} s")
             fetched = await consumer.getmany(timeout_ms=_POLL_MS, max_records=settings.batch_size)
-            batch = [_consumed(r) for records in fetched.values() for r in records]
+            batch = [consumed(r, r.timestamp) for records in fetched.values() for r in records]
             if not batch:
                 continue
             report = await classifier.process(batch)
@@ -168,7 +150,7 @@ async def baseline_loop(
         await backend.close()
 
 
-async def _publish(producer: Any, topics: RunTopics, outputs: Sequence[Output]) -> None:
+async def _publish(producer: Any, topics: RunTopics, outputs: Sequence[Outgoing]) -> None:
     """Send every output, then wait until the broker has them all (raises if it refused one)."""
     futures = []
     for out in outputs:
@@ -176,16 +158,3 @@ async def _publish(producer: Any, topics: RunTopics, outputs: Sequence[Output]) 
         headers = list(out.headers) or None
         futures.append(await producer.send(topic, key=out.key, value=out.value, headers=headers))
     await asyncio.gather(*futures)
-
-
-def _consumed(record: Any) -> Consumed:
-    """An aiokafka ConsumerRecord as the classifier takes it."""
-    return Consumed(
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        key=record.key,
-        value=record.value,
-        read_at=time.monotonic(),
-        timestamp_ms=record.timestamp,
-    )

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import sys
 import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
@@ -23,7 +22,6 @@ from pathlib import Path
 from typing import Any, Final
 
 from streams.bench.baseline import (
-    RunTopics,
     baseline_loop,
     collect,
     create_topics,
@@ -32,17 +30,17 @@ from streams.bench.baseline import (
     produce_posts,
 )
 from streams.bench.format_comparison import compare_formats
-from streams.kafka.launcher import free_port, running_broker
+from streams.kafka.launcher import running_broker
 from streams.llm.lexicon import score_text
 from streams.llm.prompt import PostToScore
 from streams.settings import Settings
+from streams.testing.console import say
 from streams.testing.corpus import BenchPost, make_posts
-from streams.testing.llm_server.process import LocalLLMProcess
-from streams.testing.measure import Expected, llm_usage, run_summary, tally
-from streams.testing.workers import WorkerProcess
+from streams.testing.llm_server.process import LocalLLMProcess, client_timeout_s
+from streams.testing.measure import Expected, guarantees_held, llm_usage, run_summary, tally
+from streams.testing.topics import RunTopics
+from streams.testing.workers import WorkerProcess, worker_env
 
-#: The local server accepts any key; the client only needs one to be set.
-DUMMY_API_KEY: Final = "local-server-dummy-key"
 LLM_SEED: Final = 7
 #: Our reply format must cost at least this many times fewer output tokens than the seed's.
 FORMAT_TARGET: Final = 3.0
@@ -66,7 +64,7 @@ class BenchConfig:
         return 120 + self.posts * 0.05 + 2 * calls * self.latency_ms / 1000
 
     def llm_timeout_s(self) -> float:
-        return max(5.0, 3 * self.latency_ms / 1000 + 2)
+        return client_timeout_s(self.latency_ms)
 
 
 def resolve_bootstrap(option: str | None, settings: Settings) -> str | None:
@@ -80,45 +78,12 @@ def resolve_bootstrap(option: str | None, settings: Settings) -> str | None:
 
 
 def progress(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
+    say("bench", message)
 
 
-def scoring_fields(config: BenchConfig, base_url: str) -> dict[str, str]:
+def scoring_fields(config: BenchConfig, llm: LocalLLMProcess) -> dict[str, str]:
     """Settings both runs score with (the worker gets them as STREAMS_* variables)."""
-    return {
-        "scoring_backend": "openai",
-        "openai_base_url": base_url,
-        "openai_timeout_s": str(config.llm_timeout_s()),
-        "openai_backoff_s": "0.05",
-        "openai_backoff_max_s": "0.5",
-        "openai_max_retries": "4",
-        "openai_requests_per_minute": "1000000",
-        "openai_tokens_per_minute": "1000000000",
-        "max_attempts": "4",
-        # Off, so every post really goes to the LLM.
-        "content_cache_size": "0",
-        "batch_size": str(config.batch_size),
-    }
-
-
-def worker_env(
-    bootstrap: str, topics: RunTopics, app_id: str, scoring: Mapping[str, str], data_dir: Path,
-    partitions: int,
-) -> dict[str, str]:  # fmt: skip
-    return {
-        **{f"STREAMS_{name.upper()}": value for name, value in scoring.items()},
-        # Both names, so a real key in the environment never goes to the local server.
-        "OPENAI_API_KEY": DUMMY_API_KEY,
-        "STREAMS_OPENAI_API_KEY": DUMMY_API_KEY,
-        "STREAMS_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "STREAMS_APP_ID": app_id,
-        "STREAMS_WEB_PORT": str(free_port()),
-        "STREAMS_DATA_DIR": str(data_dir),
-        "STREAMS_TOPIC_PARTITIONS": str(partitions),
-        "STREAMS_TOPIC_RAW": topics.raw,
-        "STREAMS_TOPIC_SCORED": topics.scored,
-        "STREAMS_TOPIC_DLQ": topics.dlq,
-    }
+    return {**llm.worker_fields(), "batch_size": str(config.batch_size)}
 
 
 @dataclass(frozen=True)
@@ -149,8 +114,8 @@ def run_agent(run: Run) -> dict[str, Any]:
     """The worker process on the posts, measured from its launch to the last post's output."""
     topics, expected = run.prepare("agent")
     env = worker_env(
-        run.bootstrap, topics, f"{run.prefix}.agent", run.scoring, run.log_dir / "worker-data",
-        run.config.partitions,
+        run.bootstrap, f"{run.prefix}.agent", run.log_dir / "worker-data", topics=topics,
+        partitions=run.config.partitions, fields=run.scoring,
     )  # fmt: skip
     worker = WorkerProcess(env, run.log_dir / "worker.log")
     before = run.llm.stats()
@@ -179,8 +144,7 @@ def run_agent(run: Run) -> dict[str, Any]:
 def run_baseline(run: Run) -> dict[str, Any]:
     """The plain aiokafka loop on the same posts, measured from its start to its last output."""
     topics, expected = run.prepare("baseline")
-    fields: dict[str, Any] = {**run.scoring, "openai_api_key": DUMMY_API_KEY}
-    settings = Settings(**fields)
+    settings = Settings.model_validate(run.scoring)
     before = run.llm.stats()
     progress(f"baseline: {len(expected)} posts on {topics.raw}")
     started_ms = now_ms()
@@ -220,9 +184,9 @@ def format_section(posts: Sequence[BenchPost], batch_size: int) -> dict[str, Any
 
 
 def is_ok(*runs: Mapping[str, Any] | None) -> bool:
-    """Nothing lost and nothing published with scores the LLM did not give, in every run."""
+    """The delivery guarantees held in every run."""
     return all(
-        run["lost"] == 0 and run["zero_scored_without_reply"] == 0
+        guarantees_held(run["lost"], run["zero_scored_without_reply"])
         for run in runs
         if run is not None
     )
@@ -256,7 +220,7 @@ def run_benchmark(config: BenchConfig, settings: Settings) -> dict[str, Any]:
         stack.enter_context(llm)
         if config.fault_rate:  # a timeout fault need only outlast the client's timeout
             llm.set_faults(hang_s=config.llm_timeout_s() + 1)
-        run = Run(config, bootstrap, prefix, posts, llm, scoring_fields(config, llm.base_url),
+        run = Run(config, bootstrap, prefix, posts, llm, scoring_fields(config, llm),
                   log_dir)  # fmt: skip
         agent = run_agent(run)
         baseline = None if config.skip_baseline else run_baseline(run)

@@ -14,11 +14,12 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from streams.chaos.workload import Output
+from streams.chaos.plan import BounceVariant
+from streams.chaos.workload import ObservedRecord
 from streams.errors import BrokerError, PortInUseError
 from streams.kafka import launcher
 from streams.models.dead_letter import DeadLetterHeaders
@@ -26,7 +27,6 @@ from streams.testing.measure import Collected
 
 log = logging.getLogger(__name__)
 
-BounceVariant = Literal["sigterm", "sigkill"]
 
 _POLL_MS: Final = 200
 _SEND_ATTEMPTS: Final = 6
@@ -151,7 +151,7 @@ async def _send_once(
 
 @dataclass(frozen=True)
 class _Arrival:
-    output: Output
+    output: ObservedRecord
     #: time.monotonic() when the reader got it.
     at: float
 
@@ -183,11 +183,11 @@ class OutputReader:
         self._stopping.set()
         self._thread.join(30)
 
-    def outputs(self) -> list[Output]:
+    def outputs(self) -> list[ObservedRecord]:
         with self._lock:
             return [a.output for a in self._arrivals]
 
-    def timed_outputs(self) -> list[tuple[Output, float]]:
+    def timed_outputs(self) -> list[tuple[ObservedRecord, float]]:
         """Every output with the time.monotonic() it was read."""
         with self._lock:
             return [(a.output, a.at) for a in self._arrivals]
@@ -243,7 +243,7 @@ class OutputReader:
                 stage, reason = "unknown", "unreadable_headers"
         elif record.topic != self.scored:
             stage, reason = "unknown", "no_headers"
-        output = Output(
+        output = ObservedRecord(
             Collected(record.topic, record.key, record.value, record.timestamp), stage, reason
         )
         key = (record.key or b"").decode(errors="replace")

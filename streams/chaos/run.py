@@ -25,14 +25,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Final
 
-from streams.bench.baseline import RunTopics
-from streams.bench.classify import BenchConfig, scoring_fields, worker_env
 from streams.chaos.broker import ChaosBroker, OutputReader, produce_records
 from streams.chaos.plan import ChaosConfig, PlannedFault, is_ok, plan_faults
+from streams.chaos.report import Injected, counts_section, faults_section
 from streams.chaos.workers import (
     FAUST_SESSION_TIMEOUT_S,
     Workers,
@@ -56,8 +55,10 @@ from streams.kafka.admin import ensure_topics
 from streams.kafka.catalog import catalog
 from streams.settings import Settings
 from streams.testing.corpus import BenchPost, make_posts
-from streams.testing.llm_server.process import LocalLLMProcess
+from streams.testing.llm_server.process import LocalLLMProcess, client_timeout_s
 from streams.testing.measure import Expected
+from streams.testing.topics import RunTopics
+from streams.testing.workers import worker_env
 
 #: Partitions of every topic of the run: two workers share six raw partitions.
 PARTITIONS: Final = 6
@@ -70,35 +71,6 @@ PAUSE_MARGIN_S: Final = 5.0
 DUPLICATE_GRACE_S: Final = 3.0
 #: The next wave goes out once this share of the current one is handled: always a backlog.
 PACE_FRACTION: Final = 0.5
-
-
-@dataclass
-class Topics:
-    raw: str
-    scored: str
-    dlq: str
-    corrections: str
-    training: str
-
-    @classmethod
-    def under(cls, prefix: str) -> Topics:
-        names = ("raw", "scored", "dlq", "corrections", "training")
-        return cls(*(f"{prefix}.{name}" for name in names))
-
-    def settings(self) -> dict[str, str]:
-        return {f"STREAMS_TOPIC_{name.upper()}": value for name, value in asdict(self).items()}
-
-
-@dataclass
-class Injected:
-    """The faults injected so far, as the report lists them."""
-
-    kills: list[dict[str, Any]] = field(default_factory=list)
-    bounces: list[dict[str, Any]] = field(default_factory=list)
-    pauses: list[dict[str, Any]] = field(default_factory=list)
-    takeover: dict[str, Any] | None = None
-    #: (monotonic time the fault began, the component back, the record to add resumed_s to)
-    moments: list[tuple[float, float, dict[str, Any]]] = field(default_factory=list)
 
 
 class ChaosInterrupted(StreamsError):
@@ -116,7 +88,7 @@ class ChaosRun:
         self.settings = settings
         self.log_dir = log_dir
         self.prefix = f"chaos.{uuid.uuid4().hex[:8]}"
-        self.topics = Topics.under(self.prefix)
+        self.topics = RunTopics.under(self.prefix)
         self.posts: list[BenchPost] = make_posts(config.posts, config.seed)
         self.waves = split_waves(len(self.posts), config.waves)
         self.corrections: list[SentCorrection] = make_corrections(
@@ -142,22 +114,16 @@ class ChaosRun:
         return round(time.monotonic() - self.started, 3)
 
     def env_for(self, slot: int) -> dict[str, str]:
-        run_topics = RunTopics(self.topics.raw, self.topics.scored, self.topics.dlq)
-        data_dir = self.log_dir / f"worker{slot}-data"
-        return {
-            **worker_env(
-                self.broker.bootstrap,
-                run_topics,
-                f"{self.prefix}.app",
-                self.scoring,
-                data_dir,
-                PARTITIONS,
-            ),
-            **self.topics.settings(),
-            "STREAMS_BROKER_COMMIT_INTERVAL_S": str(self.config.commit_interval_s),
-            "STREAMS_TEXT_WAIT_S": str(TEXT_WAIT_S),
-            **{f"STREAMS_{name.upper()}": value for name, value in self.tuning.items()},
-        }
+        return worker_env(
+            self.broker.bootstrap, f"{self.prefix}.app", self.log_dir / f"worker{slot}-data",
+            topics=self.topics, partitions=PARTITIONS,
+            fields={
+                **self.scoring,
+                "broker_commit_interval_s": self.config.commit_interval_s,
+                "text_wait_s": TEXT_WAIT_S,
+                **self.tuning,
+            },
+        )  # fmt: skip
 
     def handled(self, ids: Sequence[str]) -> int:
         assert self.reader is not None
@@ -193,14 +159,13 @@ class ChaosRun:
         self.broker.start()
         topic_settings = Settings.model_validate(
             {"topic_partitions": PARTITIONS,
-             **{f"topic_{k}": v for k, v in asdict(self.topics).items()}}
+             **self.topics.fields()}
         )  # fmt: skip
         asyncio.run(ensure_topics(self.broker.bootstrap, catalog(topic_settings)))
         config = self.config
-        bench = BenchConfig(batch_size=config.batch_size, fault_rate=config.llm_fault_rate)
-        self.scoring = scoring_fields(bench, llm.base_url)
+        self.scoring = {**llm.worker_fields(), "batch_size": str(config.batch_size)}
         if config.llm_fault_rate:  # a timeout fault need only outlast the client's timeout
-            llm.set_faults(hang_s=bench.llm_timeout_s() + 1)
+            llm.set_faults(hang_s=client_timeout_s(llm.latency_ms) + 1)
         self.tuning = {k: v for k, v in RECOVERY_TUNING.items() if k in Settings.model_fields}
         self.session_timeout_s = worker_session_timeout_s(self.env_for(0))
         self.pause_s = self.session_timeout_s + PAUSE_MARGIN_S
@@ -363,24 +328,10 @@ class ChaosRun:
         took_over = self.injected.takeover is None or bool(
             self.injected.takeover["all_handled_while_down"]
         )
-        counts = {
-            "posts": verdict.posts,
-            "scored": verdict.scored,
-            "dead_lettered": verdict.dead_lettered,
-            "dead_lettered_by_reason": verdict.dead_lettered_by_reason,
-            "lost": len(verdict.lost),
-            "failure_zeroed": verdict.failure_zeroed,
-            "duplicates": verdict.duplicates,
-            "duplicates_pct": verdict.duplicates_pct,
-            "duplicates_before_any_fault": before_faults,
-            "inputs_resent": self.inputs_resent,
-            "corrections": len(self.corrections),
-            "corrected_posts": len(self.expected_examples),
-            "corrections_dead_lettered": verdict.corrections_dead_lettered,
-            "examples": sum(1 for v in latest.values() if v is not None),
-            "export_mismatches": len(wrong_export),
-            "jsonl_missing": len(missing_lines),
-        }
+        counts = counts_section(
+            verdict, before_faults, self.inputs_resent, len(self.corrections),
+            len(self.expected_examples), latest, len(wrong_export), len(missing_lines),
+        )  # fmt: skip
         handled = verdict.scored + verdict.dead_lettered
         timings["posts_per_s"] = round(handled / timings["total_s"], 1)
         return {
@@ -397,20 +348,10 @@ class ChaosRun:
                 "cpus": os.cpu_count(),
                 "log_dir": str(self.log_dir),
             },
-            "faults": {
-                "kills_done": len(self.injected.kills),
-                "kills": self.injected.kills,
-                "bounces_done": len(self.injected.bounces),
-                "bounces": self.injected.bounces,
-                "pauses_done": len(self.injected.pauses),
-                "pauses": self.injected.pauses,
-                "takeover": self.injected.takeover,
-                "worker_crashes": self.workers.crashes,
-                "faults_injected_late": self.late_faults,
-                "llm_requests": llm_stats.get("requests", 0),
-                "llm_faults": llm_stats.get("faults", {}),
-                "reader_reconnects": self.reader.restarts,
-            },
+            "faults": faults_section(
+                self.injected, self.workers.crashes, self.late_faults, llm_stats,
+                self.reader.restarts,
+            ),
             "counts": counts,
             "samples": {
                 "lost": verdict.lost[:10],

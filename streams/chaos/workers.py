@@ -4,7 +4,6 @@ when they die on their own, as a supervisor would."""
 from __future__ import annotations
 
 import signal
-import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any, Final
 
 from streams.agents.app_options import faust_options
 from streams.settings import Settings
+from streams.testing.console import say
 from streams.testing.workers import WorkerProcess
 
 #: Faust's broker_session_timeout when the settings do not set one.
@@ -20,7 +20,7 @@ READY_TIMEOUT_S: Final = 120.0
 
 
 def progress(message: str) -> None:
-    print(f"chaos: {message}", file=sys.stderr, flush=True)
+    say("chaos", message)
 
 
 def worker_session_timeout_s(env: Mapping[str, str]) -> float:

@@ -167,7 +167,7 @@ def jsonl_missing(
 
 
 @dataclass(frozen=True)
-class Output:
+class ObservedRecord:
     """A record read back from the scored or the dead-letter topic."""
 
     record: Collected
@@ -194,7 +194,7 @@ class OutputVerdict:
 
 
 def judge_outputs(
-    outputs: Sequence[Output], expected: Mapping[str, Expected], scored_topic: str
+    outputs: Sequence[ObservedRecord], expected: Mapping[str, Expected], scored_topic: str
 ) -> OutputVerdict:
     """Every post scored with the scorer's scores or dead-lettered; duplicates counted.
 

@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import threading
+from typing import Any
 
 import click
 import faust
@@ -94,16 +95,19 @@ def register(app: faust.App, settings: Settings) -> None:
             sys.exit(2)
         print(json.dumps(report, indent=2))
         if not report["ok"]:
-            counts, takeover = report["counts"], report["faults"]["takeover"]
-            print(
-                f"chaos: a guarantee broke: lost {counts['lost']}, failure_zeroed "
-                f"{counts['failure_zeroed']}, duplicates {counts['duplicates_pct']}% (max "
-                f"{MAX_DUPLICATES_PCT}%), export mismatches {counts['export_mismatches']}, "
-                f"JSONL missing {counts['jsonl_missing']}, takeover "
-                f"{'n/a' if takeover is None else takeover['all_handled_while_down']}",
-                file=sys.stderr,
-            )
+            print(f"chaos: a guarantee broke: {_broken(report, MAX_DUPLICATES_PCT)}",
+                  file=sys.stderr)  # fmt: skip
             sys.exit(1)
+
+
+def _broken(report: dict[str, Any], max_duplicates_pct: float) -> str:
+    counts, takeover = report["counts"], report["faults"]["takeover"]
+    return (
+        f"lost {counts['lost']}, failure_zeroed {counts['failure_zeroed']}, duplicates "
+        f"{counts['duplicates_pct']}% (max {max_duplicates_pct}%), export mismatches "
+        f"{counts['export_mismatches']}, JSONL missing {counts['jsonl_missing']}, takeover "
+        f"{'n/a' if takeover is None else takeover['all_handled_while_down']}"
+    )
 
 
 def _exit_interrupted() -> None:

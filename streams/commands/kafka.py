@@ -35,7 +35,7 @@ def register(app: faust.App, settings: Settings) -> None:
 
         Needs Java 17+ and, for the first start, Maven. The jars are cached for next time.
         """
-        from streams.kafka import launcher
+        from streams.kafka.jars import ensure_jars
         from streams.kafka.local_broker import kafka_down, kafka_status, kafka_up
 
         try:
@@ -43,7 +43,7 @@ def register(app: faust.App, settings: Settings) -> None:
                 print(await asyncio.to_thread(kafka_up, settings, port))
             elif action == "fetch":
                 jars = await asyncio.to_thread(
-                    launcher.ensure_jars, settings.cache_dir, settings.kafka_version
+                    ensure_jars, settings.cache_dir, settings.kafka_version
                 )
                 print(f"Apache Kafka {settings.kafka_version} jars in {jars}")
             elif action == "down":

@@ -21,14 +21,13 @@ from streams.categories import CATEGORIES
 from streams.errors import PortInUseError, StreamsError
 from streams.kafka.admin import ensure_topics
 from streams.kafka.catalog import catalog
-from streams.kafka.launcher import free_port
 from streams.kafka.local_broker import kafka_up
 from streams.models.dead_letter import DeadLetterHeaders
 from streams.models.scored import ScoredStatus
 from streams.models.status import StatusToScore, parse_raw_record
 from streams.scoring.factory import backend_name
 from streams.settings import Settings
-from streams.testing.workers import WorkerProcess
+from streams.testing.workers import WorkerProcess, worker_env
 
 
 @dataclass(frozen=True)
@@ -144,17 +143,13 @@ def run_demo(settings: Settings, timeout_s: float = 300.0) -> Summary:
         say(f"  topic {report.line()}")
     posts = load_sample()
     expected = {p.scored_id for p in posts}
-    web_port = free_port()
     log_dir = Path(tempfile.mkdtemp(prefix="streams-demo-"))
-    env = {
-        "STREAMS_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "STREAMS_WEB_PORT": str(web_port),
-    }
+    env = worker_env(settings.kafka_bootstrap_servers, settings.app_id, settings.data_dir)
     summary = Summary(posts_sent=len(posts))
     worker = WorkerProcess(env, log_dir / "worker.log").start()
     try:
         worker.wait_ready()
-        say(f"worker started: http://127.0.0.1:{web_port}/metrics, log {worker.log_path}")
+        say(f"worker started: {worker.web_url}/metrics, log {worker.log_path}")
         started = time.monotonic()
         since_ms = int(time.time() * 1000) - 1000
         asyncio.run(publish(settings.kafka_bootstrap_servers, settings.topic_raw, posts))

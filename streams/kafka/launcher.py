@@ -25,12 +25,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from streams.errors import BrokerError, MissingToolError, PortInUseError
+from streams.errors import BrokerError, PortInUseError
+from streams.kafka.jars import ensure_jars, require_tool
 
 log = logging.getLogger(__name__)
-
-POM_PATH = Path(__file__).resolve().parents[2] / "deploy" / "kafka" / "pom.xml"
-_COMPLETE_MARKER = ".complete"
 
 _LOG4J2 = """\
 status = warn
@@ -83,54 +81,6 @@ class BrokerHandle:
             return None
         except (ValueError, TypeError) as exc:
             raise BrokerError(f"{path} is not a broker state file ({exc}); delete it") from exc
-
-
-def require_tool(name: str, install_hint: str) -> str:
-    """Return the path of ``name`` on PATH, or raise a one-line error saying what to install."""
-    found = shutil.which(name)
-    if found is None:
-        raise MissingToolError(f"`{name}` was not found on PATH: {install_hint}")
-    return found
-
-
-def jars_dir(cache_dir: Path, version: str) -> Path:
-    return cache_dir / f"kafka-{version}" / "libs"
-
-
-def ensure_jars(cache_dir: Path, version: str, pom: Path = POM_PATH) -> Path:
-    """Resolve the broker's jars into the cache (once) and return their directory.
-
-    A marker file is written only after Maven succeeds, so an interrupted download is redone
-    rather than run half-complete.
-    """
-    target = jars_dir(cache_dir, version)
-    if (target / _COMPLETE_MARKER).exists():
-        return target
-    mvn = require_tool(
-        "mvn", "install Apache Maven (e.g. `apt-get install maven`) to fetch the Kafka jars"
-    )
-    if not pom.exists():
-        raise BrokerError(f"the Kafka pom is missing at {pom}; run from a checkout of the project")
-    if target.exists():
-        shutil.rmtree(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [
-        mvn, "-B", "-q", "-f", str(pom),
-        f"-Dkafka.version={version}",
-        "dependency:copy-dependencies",
-        f"-DoutputDirectory={target}",
-        "-DincludeScope=runtime",
-    ]  # fmt: skip
-    log.info("fetching Apache Kafka %s jars with Maven into %s", version, target)
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        tail = (result.stdout + result.stderr).strip().splitlines()[-15:]
-        raise BrokerError(
-            f"Maven could not resolve Apache Kafka {version} (exit {result.returncode}); "
-            "check that Maven Central is reachable.\n" + "\n".join(tail)
-        )
-    (target / _COMPLETE_MARKER).write_text(version + "\n")
-    return target
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -285,6 +235,55 @@ def _log_tail(log_file: Path, lines: int = 20) -> str:
         return "(no log written)"
 
 
+def _format_storage(
+    java: str, jars: Path, log4j: Path, run_dir: Path, props: Path, sasl_ssl: SaslSsl | None
+) -> None:
+    scram = []
+    if sasl_ssl is not None:
+        # KRaft keeps SCRAM credentials in the metadata log: they are written at format time.
+        scram = [
+            "--add-scram",
+            f"SCRAM-SHA-512=[name={sasl_ssl.username},password={sasl_ssl.password}]",
+        ]
+
+    fmt = subprocess.run(
+        _java_cmd(
+            java, jars, "256m", log4j, "kafka.tools.StorageTool",
+            "format", "-t", existing_cluster_id(run_dir) or random_cluster_id(), "-c", str(props),
+            "--ignore-formatted", *scram,
+        ),
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if fmt.returncode != 0:
+        raise BrokerError(
+            f"formatting KRaft storage in {run_dir} failed (exit {fmt.returncode}): "
+            f"{(fmt.stdout + fmt.stderr).strip()[-2000:]}"
+        )
+
+
+def _wait_until_answering(
+    proc: subprocess.Popen[bytes], handle: BrokerHandle, timeout_s: float,
+    probe_options: dict[str, Any] | None,
+) -> None:  # fmt: skip
+    """Return once the broker answers a metadata request; stop it and raise if it does not."""
+    bootstrap, log_file, run_dir = handle.bootstrap, Path(handle.log_file), Path(handle.data_dir)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise BrokerError(
+                f"the Kafka broker exited with code {proc.returncode} while starting; "
+                f"log: {log_file}\n{_log_tail(log_file)}\n{_log_tail(run_dir / 'broker.out')}"
+            )
+        if broker_answers(bootstrap, client_options=probe_options):
+            return
+        time.sleep(0.3)
+    stop_broker(handle)
+    raise BrokerError(
+        f"the Kafka broker did not answer on {bootstrap} within {timeout_s:.0f} s; "
+        f"log: {log_file}\n{_log_tail(log_file)}"
+    )
+
+
 def start_broker(
     *,
     cache_dir: Path,
@@ -320,27 +319,7 @@ def start_broker(
     props.write_text(
         server_properties(run_dir, port, controller_port, sasl_ssl, free_port() if sasl_ssl else 0)
     )
-    scram = []
-    if sasl_ssl is not None:
-        # KRaft keeps SCRAM credentials in the metadata log: they are written at format time.
-        scram = [
-            "--add-scram",
-            f"SCRAM-SHA-512=[name={sasl_ssl.username},password={sasl_ssl.password}]",
-        ]
-
-    fmt = subprocess.run(
-        _java_cmd(
-            java, jars, "256m", log4j, "kafka.tools.StorageTool",
-            "format", "-t", existing_cluster_id(run_dir) or random_cluster_id(), "-c", str(props),
-            "--ignore-formatted", *scram,
-        ),
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if fmt.returncode != 0:
-        raise BrokerError(
-            f"formatting KRaft storage in {run_dir} failed (exit {fmt.returncode}): "
-            f"{(fmt.stdout + fmt.stderr).strip()[-2000:]}"
-        )
+    _format_storage(java, jars, log4j, run_dir, props, sasl_ssl)
 
     with open(run_dir / "broker.out", "ab") as out:
         proc = subprocess.Popen(
@@ -352,21 +331,8 @@ def start_broker(
         )
     bootstrap = f"127.0.0.1:{port}"
     handle = BrokerHandle(proc.pid, bootstrap, str(run_dir), str(log_file), version)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise BrokerError(
-                f"the Kafka broker exited with code {proc.returncode} while starting; "
-                f"log: {log_file}\n{_log_tail(log_file)}\n{_log_tail(run_dir / 'broker.out')}"
-            )
-        if broker_answers(bootstrap, client_options=probe_options):
-            return handle
-        time.sleep(0.3)
-    stop_broker(handle)
-    raise BrokerError(
-        f"the Kafka broker did not answer on {bootstrap} within {timeout_s:.0f} s; "
-        f"log: {log_file}\n{_log_tail(log_file)}"
-    )
+    _wait_until_answering(proc, handle, timeout_s, probe_options)
+    return handle
 
 
 def pid_alive(pid: int) -> bool:

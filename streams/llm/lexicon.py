@@ -1,6 +1,6 @@
 """The offline ``lexicon`` backend: word and phrase lists per category, Dutch and English.
 
-A baseline for demos without an API key and a deterministic scorer for the fake LLM server. It
+A baseline for demos without an API key and a deterministic scorer for the local LLM server. It
 knows words, not context: it cannot tell quoting from meaning, so its scores are deliberately
 coarse (0.3 mild, 0.6 clear, 0.9 explicit) and its lists short.
 """

@@ -16,94 +16,27 @@ from typing import Literal
 from pydantic import ValidationError
 
 from streams.categories import CATEGORIES
-from streams.kafka.catalog import DLQ_MAX_MESSAGE_BYTES
+from streams.kafka.records import Consumed, Outgoing, dead_letter
 from streams.llm.prompt import PostToScore
-from streams.models.dead_letter import DeadLetterHeaders, key_text
 from streams.models.scored import SourceOffset, Timings, Usage, build_scored_status
 from streams.models.status import RawRecordError, StatusDeleted, StatusToScore, parse_raw_record
 from streams.scoring.attempts import ScoringRun, Unscored, score_with_attempts
 from streams.scoring.backend import ScoringBackend
 from streams.scoring.repeat_cache import RepeatCache, text_key
 
-#: Largest original value a dead letter carries (headers and batch overhead need the rest).
-DLQ_VALUE_LIMIT = DLQ_MAX_MESSAGE_BYTES - 64 * 1024
 EMPTY_TEXT_BACKEND = "none"
 EMPTY_TEXT_MODEL = "empty-text"
 NO_USAGE = Usage(input_tokens=0, output_tokens=0)
-
-
-@dataclass(frozen=True)
-class Consumed:
-    """One raw record as the agent consumed it."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    #: time.monotonic() when the agent read it.
-    read_at: float
-    #: The record's own timestamp (producer time), ms since the epoch, when known.
-    timestamp_ms: int | None = None
-
-
-@dataclass(frozen=True)
-class Output:
-    """A record to publish: to the scored topic or to the dead-letter topic."""
-
-    destination: Literal["scored", "dlq"]
-    key: bytes | None
-    value: bytes | None
-    headers: tuple[tuple[str, bytes], ...] = ()
-    #: For metrics: which kind of outcome this is.
-    outcome: Literal["scored", "cached", "empty", "deleted", "dead_letter"] = "scored"
-    #: For dead letters: the stage that failed and why.
-    stage: str = ""
-    reason: str = ""
-    flagged_categories: tuple[str, ...] = ()
-    scores: tuple[float, ...] = ()
-    #: End-to-end latency (producer timestamp to now), seconds, when known.
-    latency_s: float | None = None
 
 
 @dataclass
 class BatchReport:
     """What one batch cost and did, for metrics and the demo summary."""
 
-    outputs: list[Output] = field(default_factory=list)
+    outputs: list[Outgoing] = field(default_factory=list)
     run: ScoringRun = field(default_factory=ScoringRun)
     cache_hits: int = 0
     sent_to_llm: int = 0
-
-
-def dead_letter(
-    record: Consumed, stage: str, reason: str, exc_name: str, message: str,
-    attempts: int = 1, first_failure_at: datetime | None = None,
-) -> Output:  # fmt: skip
-    headers = DeadLetterHeaders(
-        stage=stage,  # type: ignore[arg-type]
-        error_class=exc_name,
-        reason=reason,
-        message=message,
-        attempts=attempts,
-        first_failure_at=first_failure_at or datetime.now(UTC),
-        original_topic=record.topic,
-        original_partition=record.partition,
-        original_offset=record.offset,
-        original_key=key_text(record.key),
-    )
-    value = record.value or b""
-    if len(value) > DLQ_VALUE_LIMIT:
-        # Only a raw topic configured above the dead-letter topic's limit gets here; the whole
-        # record stays on its topic at the offset the headers name.
-        headers = headers.model_copy(
-            update={"message": f"value cut from {len(value)} bytes; {headers.message}"}
-        )
-        value = value[:DLQ_VALUE_LIMIT]
-    return Output(
-        "dlq", record.key, value, tuple(headers.to_headers()),
-        outcome="dead_letter", stage=stage, reason=reason,
-    )  # fmt: skip
 
 
 class Classifier:
@@ -128,7 +61,7 @@ class Classifier:
         """One output per input record, in input order."""
         started = time.monotonic()
         report = BatchReport()
-        parsed: list[StatusToScore | StatusDeleted | Output] = [self._parse(r) for r in batch]
+        parsed: list[StatusToScore | StatusDeleted | Outgoing] = [self._parse(r) for r in batch]
 
         # Posts go to the backend keyed by text hash: identical texts in a batch are sent once,
         # and two records of one status (an edit) cannot collide in the reply.
@@ -150,18 +83,18 @@ class Classifier:
         share = 1 / len(to_send) if to_send else 0.0
         llm_done = time.monotonic()
         for record, item in zip(batch, parsed, strict=True):
-            if isinstance(item, Output):
+            if isinstance(item, Outgoing):
                 report.outputs.append(item)
             elif isinstance(item, StatusDeleted):
                 report.outputs.append(
-                    Output("scored", item.status_id.encode(), None, outcome="deleted")
+                    Outgoing("scored", item.status_id.encode(), None, outcome="deleted")
                 )
             else:
                 output = self._scored_output(record, item, report, share, started, llm_done)
                 report.outputs.append(output)
         return report
 
-    def _parse(self, record: Consumed) -> StatusToScore | StatusDeleted | Output:
+    def _parse(self, record: Consumed) -> StatusToScore | StatusDeleted | Outgoing:
         try:
             return parse_raw_record(record.key, record.value)
         except RawRecordError as exc:
@@ -175,7 +108,7 @@ class Classifier:
         share: float,
         started: float,
         llm_done: float,
-    ) -> Output:
+    ) -> Outgoing:
         if not item.text.strip():
             zeros = dict.fromkeys(CATEGORIES, 0.0)
             return self._build(
@@ -226,7 +159,7 @@ class Classifier:
         *,
         outcome: Literal["scored", "cached", "empty"] = "scored",
         llm_ms: float = 0.0,
-    ) -> Output:
+    ) -> Outgoing:
         now = time.monotonic()
         try:
             scored = build_scored_status(
@@ -255,7 +188,7 @@ class Classifier:
         latency = None
         if record.timestamp_ms:
             latency = max(0.0, time.time() - record.timestamp_ms / 1000)
-        return Output(
+        return Outgoing(
             "scored",
             item.status_id.encode(),
             scored.to_bytes(),

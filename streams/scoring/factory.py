@@ -1,10 +1,12 @@
-"""Chooses the scoring backend the settings ask for."""
+"""Chooses the scoring backend the settings ask for, and builds the classifier around it."""
 
 from __future__ import annotations
 
 import logging
 
 from streams.scoring.backend import LexiconBackend, ScoringBackend
+from streams.scoring.batch import Classifier
+from streams.scoring.repeat_cache import RepeatCache
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,3 +40,14 @@ def make_backend(settings: Settings) -> ScoringBackend:
             "(backend=lexicon on every record); set the key to score with the LLM"
         )
     return LexiconBackend()
+
+
+def make_classifier(settings: Settings, backend: ScoringBackend) -> Classifier:
+    """The batch classifier the settings describe, scoring with ``backend``."""
+    return Classifier(
+        backend,
+        threshold=settings.flag_threshold,
+        max_attempts=settings.max_attempts,
+        max_text_chars=settings.max_text_chars,
+        cache=RepeatCache(settings.content_cache_size),
+    )

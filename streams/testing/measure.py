@@ -164,3 +164,9 @@ def llm_usage(before: Mapping[str, Any], after: Mapping[str, Any], posts: int) -
         "input_tokens_per_post": round(delta("prompt_tokens") / posts, 1) if posts else None,
         "output_tokens_per_post": round(delta("completion_tokens") / posts, 2) if posts else None,
     }
+
+
+def guarantees_held(lost: int, failure_zeroed: int) -> bool:
+    """The two delivery guarantees: no post lost, none published with scores the LLM did not
+    give."""
+    return lost == 0 and failure_zeroed == 0

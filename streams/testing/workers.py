@@ -1,4 +1,5 @@
-"""Starts and stops ``streams worker`` processes: for tests, benchmarks and the demo."""
+"""Starts and stops ``streams worker`` processes, and builds their environment: for tests,
+benchmarks, chaos runs and the demo."""
 
 from __future__ import annotations
 
@@ -14,6 +15,40 @@ from pathlib import Path
 from types import TracebackType
 
 from streams.errors import StreamsError
+from streams.kafka.launcher import free_port
+from streams.testing.topics import RunTopics
+
+
+def as_env(fields: Mapping[str, object]) -> dict[str, str]:
+    """Settings fields (``batch_size``) as the worker's variables (``STREAMS_BATCH_SIZE``)."""
+    return {f"STREAMS_{name.upper()}": str(value) for name, value in fields.items()}
+
+
+def worker_env(
+    bootstrap: str,
+    app_id: str,
+    data_dir: Path,
+    *,
+    topics: RunTopics | None = None,
+    partitions: int | None = None,
+    fields: Mapping[str, object] | None = None,
+) -> dict[str, str]:
+    """The environment of a worker on ``bootstrap`` with its own group, state, web port and
+    (optionally) topics; ``fields`` are further settings."""
+    env = as_env({
+        "kafka_bootstrap_servers": bootstrap,
+        "app_id": app_id,
+        "web_port": free_port(),
+        "data_dir": data_dir,
+        **(topics.fields() if topics else {}),
+        **({"topic_partitions": partitions} if partitions else {}),
+        **(fields or {}),
+    })  # fmt: skip
+    if "STREAMS_OPENAI_API_KEY" in env:
+        # The settings read both names: a real key in the parent's environment must never
+        # reach a local test server.
+        env["OPENAI_API_KEY"] = env["STREAMS_OPENAI_API_KEY"]
+    return env
 
 
 class WorkerProcess:

@@ -11,11 +11,11 @@ from typing import Any
 import faust
 from pydantic import ValidationError
 
-from streams.agents.harvester import HarvesterRuntime
+from streams.agents.harvester import HarvesterAgent
 from streams.models.corrections import Correction
 
 
-def register(app: faust.App, harvester: HarvesterRuntime) -> None:
+def register(app: faust.App, harvester: HarvesterAgent) -> None:
     async def post_feedback(web: Any, request: Any) -> Any:
         body = await request.read()
         try:

@@ -20,43 +20,14 @@ from streams.models.dead_letter import DeadLetterHeaders
 from streams.models.scored import ScoredStatus
 from streams.models.status import StatusToScore, parse_raw_record
 from streams.testing.llm_server.process import LocalLLMProcess
-from streams.testing.workers import WorkerProcess
+from streams.testing.topics import RunTopics
+from streams.testing.workers import WorkerProcess, as_env
 
 pytestmark = pytest.mark.broker
 
 
-@dataclass
-class Topics:
-    raw: str
-    scored: str
-    dlq: str
-
-
-@pytest.fixture
-def topics(unique_name: Callable[[str], str]) -> Topics:
-    return Topics(unique_name("raw"), unique_name("scored"), unique_name("dlq"))
-
-
-def classifier_env(
-    worker_env: dict[str, str], topics: Topics, llm: LocalLLMProcess
-) -> dict[str, str]:
-    return {
-        **worker_env,
-        "STREAMS_TOPIC_RAW": topics.raw,
-        "STREAMS_TOPIC_SCORED": topics.scored,
-        "STREAMS_TOPIC_DLQ": topics.dlq,
-        "STREAMS_SCORING_BACKEND": "openai",
-        "OPENAI_API_KEY": "local-test-key-not-a-secret",
-        "STREAMS_OPENAI_BASE_URL": llm.base_url,
-        "STREAMS_OPENAI_TIMEOUT_S": "2",
-        "STREAMS_OPENAI_BACKOFF_S": "0.05",
-        "STREAMS_OPENAI_BACKOFF_MAX_S": "0.5",
-        "STREAMS_OPENAI_MAX_RETRIES": "4",
-        "STREAMS_OPENAI_REQUESTS_PER_MINUTE": "100000",
-        "STREAMS_OPENAI_TOKENS_PER_MINUTE": "100000000",
-        "STREAMS_MAX_ATTEMPTS": "4",
-        "STREAMS_CONTENT_CACHE_SIZE": "0",
-    }
+def classifier_env(worker_env: dict[str, str], llm: LocalLLMProcess) -> dict[str, str]:
+    return {**worker_env, **as_env(llm.worker_fields(timeout_s=2))}
 
 
 @dataclass
@@ -68,7 +39,7 @@ class Verdict:
     wrong_scores: list[str]
 
 
-def verify(records: list[Read], sent: dict[str, bytes], topics: Topics) -> Verdict:
+def verify(records: list[Read], sent: dict[str, bytes], topics: RunTopics) -> Verdict:
     """Every id scored (with the scores the local server's scorer gives) or dead-lettered."""
     scored: dict[str, ScoredStatus] = {}
     dead: dict[str, DeadLetterHeaders] = {}
@@ -91,7 +62,7 @@ def verify(records: list[Read], sent: dict[str, bytes], topics: Topics) -> Verdi
 
 
 def run_flow(
-    kafka_bootstrap: str, env: dict[str, str], topics: Topics, n: int, tmp_path: Path,
+    kafka_bootstrap: str, env: dict[str, str], topics: RunTopics, n: int, tmp_path: Path,
     kill_after: int | None = None,
 ) -> tuple[Verdict, float]:  # fmt: skip
     statuses = corpus(n)
@@ -130,13 +101,14 @@ def run_flow(
 
 
 def test_5000_posts_all_scored(
-    kafka_bootstrap: str, worker_env: dict[str, str], topics: Topics, tmp_path: Path
+    kafka_bootstrap: str, worker_env: dict[str, str], run_topics: RunTopics, tmp_path: Path,
+    local_llm: Callable[..., LocalLLMProcess],
 ) -> None:
-    with LocalLLMProcess(tmp_path / "llm.log") as llm:
-        verdict, elapsed = run_flow(
-            kafka_bootstrap, classifier_env(worker_env, topics, llm), topics, 5000, tmp_path
-        )
-        stats = llm.stats()
+    llm = local_llm()
+    verdict, elapsed = run_flow(
+        kafka_bootstrap, classifier_env(worker_env, llm), run_topics, 5000, tmp_path
+    )
+    stats = llm.stats()
     print(f"\n5000 posts: {len(verdict.scored)} scored in {elapsed:.1f} s, "
           f"{stats['requests']} LLM requests, duplicates {verdict.duplicates}")  # fmt: skip
     assert verdict.lost == []
@@ -146,14 +118,14 @@ def test_5000_posts_all_scored(
 
 
 def test_faults_in_20_percent_of_calls(
-    kafka_bootstrap: str, worker_env: dict[str, str], topics: Topics, tmp_path: Path
+    kafka_bootstrap: str, worker_env: dict[str, str], run_topics: RunTopics, tmp_path: Path,
+    local_llm: Callable[..., LocalLLMProcess],
 ) -> None:
-    with LocalLLMProcess(tmp_path / "llm.log", fault_rate=0.2, seed=11) as llm:
-        llm.set_faults(hang_s=3)
-        verdict, elapsed = run_flow(
-            kafka_bootstrap, classifier_env(worker_env, topics, llm), topics, 5000, tmp_path
-        )
-        stats = llm.stats()
+    llm = local_llm(fault_rate=0.2, seed=11, hang_s=3)
+    verdict, elapsed = run_flow(
+        kafka_bootstrap, classifier_env(worker_env, llm), run_topics, 5000, tmp_path
+    )
+    stats = llm.stats()
     reasons = Counter(d.reason for d in verdict.dead.values())
     print(f"\nfaults: {stats['faults']}; scored {len(verdict.scored)}, "
           f"dead letters {dict(reasons)}, {elapsed:.1f} s")  # fmt: skip
@@ -167,34 +139,36 @@ def test_faults_in_20_percent_of_calls(
 
 
 def test_sigkill_mid_run_loses_nothing_in_a_new_group(
-    kafka_bootstrap: str, worker_env: dict[str, str], topics: Topics, tmp_path: Path
+    kafka_bootstrap: str, worker_env: dict[str, str], run_topics: RunTopics, tmp_path: Path,
+    local_llm: Callable[..., LocalLLMProcess],
 ) -> None:
     # Faults and latency make batches finish out of order, the case where Faust alone would
     # commit past records still in flight in a group that has no committed offset yet.
-    with LocalLLMProcess(tmp_path / "llm.log", fault_rate=0.2, latency_ms=20, seed=5) as llm:
-        llm.set_faults(hang_s=3)
-        env = classifier_env(worker_env, topics, llm)
-        env["STREAMS_MAX_BATCHES_IN_FLIGHT"] = "6"
-        kill_after = random.Random(0).randint(300, 900)
-        verdict, _ = run_flow(kafka_bootstrap, env, topics, 3000, tmp_path, kill_after=kill_after)
+    llm = local_llm(fault_rate=0.2, latency_ms=20, seed=5, hang_s=3)
+    env = classifier_env(worker_env, llm)
+    env["STREAMS_MAX_BATCHES_IN_FLIGHT"] = "6"
+    kill_after = random.Random(0).randint(300, 900)
+    verdict, _ = run_flow(kafka_bootstrap, env, run_topics, 3000, tmp_path, kill_after=kill_after)
     print(f"\nkilled after {kill_after} scored; duplicates after restart: {verdict.duplicates}")
     assert verdict.lost == []
     assert verdict.wrong_scores == []
 
 
 def test_bad_api_key_stops_the_worker_with_a_clear_message(
-    kafka_bootstrap: str, worker_env: dict[str, str], topics: Topics, tmp_path: Path
+    kafka_bootstrap: str, worker_env: dict[str, str], run_topics: RunTopics, tmp_path: Path,
+    local_llm: Callable[..., LocalLLMProcess],
 ) -> None:
-    with LocalLLMProcess(tmp_path / "llm.log", api_key="the-right-key") as llm:
-        env = classifier_env(worker_env, topics, llm)
-        create_topics(env)
-        produce_statuses(kafka_bootstrap, topics.raw, corpus(5))
-        worker = WorkerProcess(env, tmp_path / "worker.log").start()
-        assert worker.proc is not None
-        try:
-            code = worker.proc.wait(timeout=90)
-        finally:
-            worker.signal(signal.SIGKILL)
+    llm = local_llm(api_key="the-right-key")
+    env = classifier_env(worker_env, llm)
+    env["OPENAI_API_KEY"] = env["STREAMS_OPENAI_API_KEY"] = "local-test-key-not-a-secret"
+    create_topics(env)
+    produce_statuses(kafka_bootstrap, run_topics.raw, corpus(5))
+    worker = WorkerProcess(env, tmp_path / "worker.log").start()
+    assert worker.proc is not None
+    try:
+        code = worker.proc.wait(timeout=90)
+    finally:
+        worker.signal(signal.SIGKILL)
     log = (tmp_path / "worker.log").read_text()
     assert code != 0
     assert "refused the API key (401)" in log

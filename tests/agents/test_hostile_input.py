@@ -39,6 +39,7 @@ from pydantic import ValidationError
 from streams.errors import InvalidRecordError
 from streams.ingest.files import BadRecord, GoodRecord, read_records, status_key
 from streams.kafka.admin import describe_topic
+from streams.kafka.records import Consumed, dead_letter
 from streams.llm.lexicon import score_text
 from streams.llm.prompt import MAX_TEXT_CHARS, PostToScore, build_messages
 from streams.models.corrections import Correction, TrainingExample
@@ -51,10 +52,9 @@ from streams.models.status import (
     html_to_text,
     parse_raw_record,
 )
-from streams.scoring.batch import Consumed, dead_letter
 from streams.settings import Settings
 from streams.testing.llm_server.process import LocalLLMProcess
-from streams.testing.workers import WorkerProcess
+from streams.testing.workers import WorkerProcess, as_env
 
 #: The broker's default message.max.bytes (and the launcher's: its server.properties does not
 #: change it), used when the topic's own limit cannot be read.
@@ -436,7 +436,8 @@ class Run:
 
 
 def run_worker_on(
-    bootstrap: str, env: dict[str, str], cases: list[Case], tmp_path: Path, timeout_s: float
+    bootstrap: str, env: dict[str, str], cases: list[Case], tmp_path: Path, timeout_s: float,
+    llm: LocalLLMProcess,
 ) -> Run:
     """Produce ``cases``, run a worker until every one is answered (or it dies), account."""
     topics = {"raw": env["STREAMS_TOPIC_RAW"], "corrections": env["STREAMS_TOPIC_CORRECTIONS"]}
@@ -458,30 +459,24 @@ def run_worker_on(
 
     log = tmp_path / "worker.log"
     started = time.monotonic()
-    with LocalLLMProcess(tmp_path / "llm.log") as llm:
-        env = {
-            **env,
-            "STREAMS_SCORING_BACKEND": "openai",
-            "OPENAI_API_KEY": "local-test-key-not-a-secret",
-            "STREAMS_OPENAI_BASE_URL": llm.base_url,
-            "STREAMS_OPENAI_TIMEOUT_S": "10",
-            "STREAMS_OPENAI_REQUESTS_PER_MINUTE": "100000",
-            "STREAMS_OPENAI_TOKENS_PER_MINUTE": "100000000",
-        }
-        worker = WorkerProcess(env, log).start()
+    # The default attempts, and the repeat cache as hostile_env sets it.
+    llm_fields = {**llm.worker_fields(timeout_s=10), "max_attempts": "3"}
+    llm_fields.pop("content_cache_size")
+    env = {**env, **as_env(llm_fields)}
+    worker = WorkerProcess(env, log).start()
 
-        def alive() -> bool:
-            return worker.proc is not None and worker.proc.poll() is None
+    def alive() -> bool:
+        return worker.proc is not None and worker.proc.poll() is None
 
-        try:
-            seen = asyncio.run(watch(bootstrap, env, done, alive, timeout_s))
-            elapsed = time.monotonic() - started
-            time.sleep(2)  # duplicates, if any, show up now
-            seen = asyncio.run(watch(bootstrap, env, lambda _: False, lambda: True, 4))
-            still_alive = alive()
-            requests = int(llm.stats()["requests"])
-        finally:
-            code = worker.stop()
+    try:
+        seen = asyncio.run(watch(bootstrap, env, done, alive, timeout_s))
+        elapsed = time.monotonic() - started
+        time.sleep(2)  # duplicates, if any, show up now
+        seen = asyncio.run(watch(bootstrap, env, lambda _: False, lambda: True, 4))
+        still_alive = alive()
+        requests = int(llm.stats()["requests"])
+    finally:
+        code = worker.stop()
     crashes = [
         line for line in log.read_text(errors="replace").splitlines()
         if "Crashed reason" in line or "Restarting dead" in line
@@ -564,6 +559,7 @@ def assert_nothing_lost(run: Run) -> None:
 @pytest.mark.timeout(420)
 def test_hostile_corpus_through_a_worker(
     kafka_bootstrap: str, worker_env: dict[str, str], tmp_path: Path, strings: tuple[str, ...],
+    local_llm: Callable[..., LocalLLMProcess],
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     env = hostile_env(worker_env, tmp_path)
@@ -582,7 +578,7 @@ def test_hostile_corpus_through_a_worker(
         value = dumps({"id": "10485761", "content": "x" * TEN_MB})
         cases.append(Case("raw", "big_10mb", b"10485761", value, "scored"))
 
-    run = run_worker_on(kafka_bootstrap, env, cases, tmp_path, timeout_s=240)
+    run = run_worker_on(kafka_bootstrap, env, cases, tmp_path, 240, local_llm())
 
     hostile = sum(not s.case.good for s in run.sent)
     gaps = Counter(s.case.gap for s in run.sent if s.case.gap)
@@ -619,7 +615,8 @@ SIZE_LIMIT_CASES = {
     list(SIZE_LIMIT_CASES),
 )
 def test_records_at_the_size_limit_are_handled(
-    kafka_bootstrap: str, worker_env: dict[str, str], tmp_path: Path, kind: str
+    kafka_bootstrap: str, worker_env: dict[str, str], tmp_path: Path, kind: str,
+    local_llm: Callable[..., LocalLLMProcess],
 ) -> None:
     env = hostile_env(worker_env, tmp_path)
     size = min(raw_limit(kafka_bootstrap, env["STREAMS_TOPIC_RAW"]), TEN_MB) - BATCH_OVERHEAD
@@ -630,7 +627,9 @@ def test_records_at_the_size_limit_are_handled(
     b.cases.clear()
     for _ in big_records(b, size, bad=True) if kind == "raw" else big_corrections(b, size):
         pass
-    run = run_worker_on(kafka_bootstrap, env, good[:20] + b.cases + good[20:], tmp_path, 90)
+    run = run_worker_on(
+        kafka_bootstrap, env, good[:20] + b.cases + good[20:], tmp_path, 90, local_llm()
+    )
     print(f"\nsize limit ({kind}): outcomes {dict(run.outcomes)}, reasons {dict(run.reasons)}, "
           f"crashes {run.crashes[:1]}")  # fmt: skip
     assert_nothing_lost(run)

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from streams.bench import format_comparison as seed_format
 from streams.bench.format_comparison import compare_formats
 from streams.categories import CATEGORIES
-from streams.bench import format_comparison as seed_format
 from streams.llm.prompt import PostToScore
 
 BENIGN = [

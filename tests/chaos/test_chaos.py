@@ -17,7 +17,7 @@ from lexicon_outputs import lexicon_outputs
 
 from streams.chaos.plan import ChaosConfig, is_ok, plan_faults
 from streams.chaos.workload import (
-    Output,
+    ObservedRecord,
     OutputVerdict,
     attribute_duplicates,
     comparable,
@@ -153,12 +153,12 @@ def test_comparable_leaves_out_only_harvested_at() -> None:
 # --- judging the outputs ----------------------------------------------------------------------
 
 
-def _dead(key: bytes, stage: str, reason: str) -> Output:
+def _dead(key: bytes, stage: str, reason: str) -> ObservedRecord:
     headers = DeadLetterHeaders(
         stage=stage, error_class="E", reason=reason, first_failure_at=datetime.now(UTC),
         original_topic="raw", original_partition=0, original_offset=1,
     )  # fmt: skip
-    return Output(Collected("dlq", key, b"", 0), headers.stage, headers.reason)
+    return ObservedRecord(Collected("dlq", key, b"", 0), headers.stage, headers.reason)
 
 
 def test_judge_counts_lost_zeroed_duplicates_and_keeps_harvest_dead_letters_apart() -> None:
@@ -166,9 +166,9 @@ def test_judge_counts_lost_zeroed_duplicates_and_keeps_harvest_dead_letters_apar
     scored = lexicon_outputs({p.status_id: p.value for p in posts})
     expected = {p.status_id: Expected(0, p.expected_scores()) for p in posts}
 
-    def out(index: int, value_of: int | None = None) -> Output:
+    def out(index: int, value_of: int | None = None) -> ObservedRecord:
         value = scored[posts[index if value_of is None else value_of].status_id]
-        return Output(Collected("scored", posts[index].key, value, 0))
+        return ObservedRecord(Collected("scored", posts[index].key, value, 0))
 
     outputs = [
         out(0),

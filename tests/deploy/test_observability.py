@@ -47,7 +47,8 @@ from streams.kafka.catalog import catalog
 from streams.kafka.launcher import free_port
 from streams.settings import Settings
 from streams.testing.llm_server.process import LocalLLMProcess
-from streams.testing.workers import WorkerProcess
+from streams.testing.topics import RunTopics
+from streams.testing.workers import WorkerProcess, worker_env
 
 #: Label names the worker may use; anything else may be an unbounded value (ids, text).
 ALLOWED_LABELS = {
@@ -230,28 +231,21 @@ def observed(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> 
         llm = LocalLLMProcess(tmp / "llm.log", fault_rate=0.2, latency_ms=20, seed=6).start()
         procs.append(llm)
         llm.set_faults(hang_s=3)
-        env = {
-            "STREAMS_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-            "STREAMS_APP_ID": f"app.observability.{run[:8]}",
-            "STREAMS_WEB_PORT": str(free_port()),
-            "STREAMS_DATA_DIR": str(tmp / "worker-data"),
-            "STREAMS_TOPIC_PARTITIONS": "3",
-            "STREAMS_BROKER_COMMIT_INTERVAL_S": "0.5",
-            **{f"STREAMS_TOPIC_{role.upper()}": name for role, name in topics.items()},
-            "STREAMS_HARVEST_FLUSH_INTERVAL_S": "0.2",
-            "STREAMS_SCORING_BACKEND": "openai",
-            "OPENAI_API_KEY": "local-test-key-not-a-secret",
-            "STREAMS_OPENAI_BASE_URL": llm.base_url,
-            "STREAMS_OPENAI_TIMEOUT_S": "2",
-            "STREAMS_OPENAI_BACKOFF_S": "0.05",
-            "STREAMS_OPENAI_BACKOFF_MAX_S": "0.5",
-            "STREAMS_OPENAI_MAX_RETRIES": "1",
-            "STREAMS_OPENAI_REQUESTS_PER_MINUTE": "100000",
-            "STREAMS_OPENAI_TOKENS_PER_MINUTE": "100000000",
-            # One attempt: a post the LLM garbles goes straight to the dead-letter topic.
-            "STREAMS_MAX_ATTEMPTS": "1",
-            "STREAMS_BATCH_SIZE": "10",
-        }
+        env = worker_env(
+            kafka_bootstrap, f"app.observability.{run[:8]}", tmp / "worker-data",
+            topics=RunTopics(**topics), partitions=3,
+            fields={
+                **llm.worker_fields(timeout_s=2),
+                "broker_commit_interval_s": 0.5,
+                "harvest_flush_interval_s": 0.2,
+                "openai_max_retries": 1,
+                # One attempt: a post the LLM garbles goes straight to the dead-letter topic.
+                "max_attempts": 1,
+                "batch_size": 10,
+                # The repeat cache as configured by default, so its hits show on the dashboard.
+                "content_cache_size": Settings().content_cache_size,
+            },
+        )  # fmt: skip
         # As `streams topics create` does (the compose file's topics service): topics made on
         # the fly by the first record would have the broker's default partition count.
         settings = Settings.model_validate(

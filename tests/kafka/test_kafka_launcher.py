@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from streams.errors import MissingToolError, PortInUseError
+from streams.kafka import jars as kafka_jars
 from streams.kafka import launcher
 from streams.settings import KAFKA_VERSION, Settings
 
@@ -45,7 +46,7 @@ def test_port_in_use_names_the_fix() -> None:
 def test_missing_tool_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(MissingToolError, match="`java` was not found on PATH: install a Java"):
-        launcher.require_tool("java", "install a Java 17+ runtime")
+        kafka_jars.require_tool("java", "install a Java 17+ runtime")
 
 
 def _streams(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -74,9 +75,9 @@ def test_cli_without_java_gives_one_line_error(tmp_path: Path) -> None:
 @pytest.mark.broker
 def test_cli_up_status_down(tmp_path: Path) -> None:
     # An own cache dir (own state file) that reuses the session's jars.
-    real_jars = launcher.ensure_jars(Settings().cache_dir, KAFKA_VERSION)
+    real_jars = kafka_jars.ensure_jars(Settings().cache_dir, KAFKA_VERSION)
     cache = tmp_path / "cache"
-    jars = launcher.jars_dir(cache, KAFKA_VERSION)
+    jars = kafka_jars.jars_dir(cache, KAFKA_VERSION)
     jars.parent.mkdir(parents=True)
     jars.symlink_to(real_jars)
     env = {"STREAMS_CACHE_DIR": str(cache)}

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -171,7 +171,8 @@ def test_clear_error_within_30_s(
 
 
 def test_debug_logs_and_metrics_hold_no_secret_and_no_post_text(
-    secure_broker: tuple[str, Path, Path], tmp_path: Path
+    secure_broker: tuple[str, Path, Path], tmp_path: Path,
+    local_llm: Callable[..., LocalLLMProcess],
 ) -> None:
     bootstrap, ca, _ = secure_broker
     api_key = "local-test-key-9f8e7d6c5b4a39281706"
@@ -184,48 +185,48 @@ def test_debug_logs_and_metrics_hold_no_secret_and_no_post_text(
     path = tmp_path / "posts.jsonl"
     path.write_text("".join(json.dumps(p) + "\n" for p in posts))
     env = secure_env(bootstrap, ca)
-    with LocalLLMProcess(tmp_path / "llm.log", fault_rate=0.3, seed=3) as llm:
-        worker_env = {
-            **env, "STREAMS_APP_ID": "secrets-app", "STREAMS_DATA_DIR": str(tmp_path / "data"),
-            "STREAMS_WEB_PORT": str(launcher.free_port()), "STREAMS_TOPIC_RAW": "secrets.raw",
-            "STREAMS_TOPIC_SCORED": "secrets.scored", "STREAMS_TOPIC_DLQ": "secrets.dlq",
-            "STREAMS_TOPIC_CORRECTIONS": "secrets.corrections",
-            "STREAMS_TOPIC_TRAINING": "secrets.training", "STREAMS_SCORING_BACKEND": "openai",
-            "OPENAI_API_KEY": api_key, "STREAMS_OPENAI_BASE_URL": llm.base_url,
-            "STREAMS_OPENAI_BACKOFF_S": "0.05", "STREAMS_MAX_ATTEMPTS": "2",
-            "STREAMS_LOG_LEVEL": "DEBUG",
-        }  # fmt: skip
-        worker = WorkerProcess(worker_env, tmp_path / "worker.log", loglevel="debug").start()
-        try:
-            worker.wait_ready()
-            sent = produce(env, path, "secrets.raw")
-            assert sent.returncode == 0, sent.stderr
+    llm = local_llm(fault_rate=0.3, seed=3)
+    worker_env = {
+        **env, "STREAMS_APP_ID": "secrets-app", "STREAMS_DATA_DIR": str(tmp_path / "data"),
+        "STREAMS_WEB_PORT": str(launcher.free_port()), "STREAMS_TOPIC_RAW": "secrets.raw",
+        "STREAMS_TOPIC_SCORED": "secrets.scored", "STREAMS_TOPIC_DLQ": "secrets.dlq",
+        "STREAMS_TOPIC_CORRECTIONS": "secrets.corrections",
+        "STREAMS_TOPIC_TRAINING": "secrets.training", "STREAMS_SCORING_BACKEND": "openai",
+        "OPENAI_API_KEY": api_key, "STREAMS_OPENAI_BASE_URL": llm.base_url,
+        "STREAMS_OPENAI_BACKOFF_S": "0.05", "STREAMS_MAX_ATTEMPTS": "2",
+        "STREAMS_LOG_LEVEL": "DEBUG",
+    }  # fmt: skip
+    worker = WorkerProcess(worker_env, tmp_path / "worker.log", loglevel="debug").start()
+    try:
+        worker.wait_ready()
+        sent = produce(env, path, "secrets.raw")
+        assert sent.returncode == 0, sent.stderr
 
-            async def scored() -> int:
-                options = client_options(Settings(
-                    kafka_security_protocol="SASL_SSL", kafka_sasl_username=USER,
-                    kafka_sasl_password=PASSWORD, kafka_ssl_cafile=ca,
-                ))  # fmt: skip
-                consumer = AIOKafkaConsumer(
-                    "secrets.scored", "secrets.dlq", bootstrap_servers=bootstrap,
-                    auto_offset_reset="earliest", **options,
-                )  # fmt: skip
-                await consumer.start()
-                seen: set[bytes] = set()
-                try:
-                    deadline = time.monotonic() + 60
-                    while len(seen) < 20 and time.monotonic() < deadline:
-                        for batch in (await consumer.getmany(timeout_ms=500)).values():
-                            seen |= {r.key for r in batch if r.key is not None}
-                finally:
-                    await consumer.stop()
-                return len(seen)
+        async def scored() -> int:
+            options = client_options(Settings(
+                kafka_security_protocol="SASL_SSL", kafka_sasl_username=USER,
+                kafka_sasl_password=PASSWORD, kafka_ssl_cafile=ca,
+            ))  # fmt: skip
+            consumer = AIOKafkaConsumer(
+                "secrets.scored", "secrets.dlq", bootstrap_servers=bootstrap,
+                auto_offset_reset="earliest", **options,
+            )  # fmt: skip
+            await consumer.start()
+            seen: set[bytes] = set()
+            try:
+                deadline = time.monotonic() + 60
+                while len(seen) < 20 and time.monotonic() < deadline:
+                    for batch in (await consumer.getmany(timeout_ms=500)).values():
+                        seen |= {r.key for r in batch if r.key is not None}
+            finally:
+                await consumer.stop()
+            return len(seen)
 
-            assert asyncio.run(scored()) == 20
-            with urllib.request.urlopen(worker.web_url + "/metrics", timeout=10) as response:
-                exposition = response.read().decode()
-        finally:
-            worker.stop()
+        assert asyncio.run(scored()) == 20
+        with urllib.request.urlopen(worker.web_url + "/metrics", timeout=10) as response:
+            exposition = response.read().decode()
+    finally:
+        worker.stop()
     log = (tmp_path / "worker.log").read_text(errors="replace")
     assert "DEBUG" in log, "the worker did not log at DEBUG"
     for name, text in (("log", log), ("metrics", exposition)):

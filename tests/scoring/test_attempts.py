@@ -9,13 +9,14 @@ from collections.abc import Sequence
 
 from streams.categories import CATEGORIES
 from streams.errors import RetriableLLMError
+from streams.kafka.records import Consumed
 from streams.llm.prompt import PostToScore
 from streams.llm.reply import FailedItem, FailureReason, ItemResult, ScoredItem
 from streams.models.dead_letter import DeadLetterHeaders
 from streams.models.scored import ScoredStatus
 from streams.scoring.attempts import groups_for_attempt, score_with_attempts
 from streams.scoring.backend import BatchScores, TokenUsage
-from streams.scoring.batch import Classifier, Consumed
+from streams.scoring.batch import Classifier
 from streams.scoring.repeat_cache import RepeatCache, text_key
 
 ZEROS = dict.fromkeys(CATEGORIES, 0.0)

@@ -1,4 +1,4 @@
-"""The fake LLM server, driven over HTTP by the real ``openai`` client."""
+"""The local LLM server, driven over HTTP by the real ``openai`` client."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from streams.llm.prompt import (
 from streams.llm.reply import FailureReason, ParsedReply, parse_reply
 from streams.llm.tokens import count_chat_tokens, count_tokens
 from streams.testing.llm_server.faults import FaultKind
-from streams.testing.llm_server.server import FakeLLM, start_fake_llm
+from streams.testing.llm_server.server import LocalLLMServer, start_local_llm_server
 
 R = FailureReason
 POSTS = [
@@ -34,15 +34,15 @@ POSTS = [
     PostToScore("4", "Lovely weather for the march today", "en"),
 ]
 
-Scenario = Callable[[FakeLLM, openai.AsyncOpenAI], Awaitable[None]]
+Scenario = Callable[[LocalLLMServer, openai.AsyncOpenAI], Awaitable[None]]
 
 
 @asynccontextmanager
 async def fake_and_client(
     *, timeout: float = 5.0, max_retries: int = 0, client_key: str = "sk-test", **config: Any
-) -> AsyncIterator[tuple[FakeLLM, openai.AsyncOpenAI]]:
+) -> AsyncIterator[tuple[LocalLLMServer, openai.AsyncOpenAI]]:
     """A fake server (``config``: its FaultConfig fields) and a real client of it."""
-    fake = await start_fake_llm(**config)
+    fake = await start_local_llm_server(**config)
     client = openai.AsyncOpenAI(
         base_url=fake.base_url, api_key=client_key, timeout=timeout, max_retries=max_retries
     )
@@ -87,7 +87,7 @@ def parsed(completion: ChatCompletion, request: PromptRequest) -> ParsedReply:
 
 
 def test_a_normal_reply_parses_to_the_lexicon_scores(run_with_fake: Callable[..., None]) -> None:
-    async def scenario(fake: FakeLLM, client: openai.AsyncOpenAI) -> None:
+    async def scenario(fake: LocalLLMServer, client: openai.AsyncOpenAI) -> None:
         request = build_messages(POSTS)
         completion = await complete(client, request)
         result = parsed(completion, request)
@@ -104,7 +104,7 @@ def test_a_normal_reply_parses_to_the_lexicon_scores(run_with_fake: Callable[...
 def test_usage_is_counted_as_the_client_estimates_it(
     run_with_fake: Callable[..., None],
 ) -> None:
-    async def scenario(fake: FakeLLM, client: openai.AsyncOpenAI) -> None:
+    async def scenario(fake: LocalLLMServer, client: openai.AsyncOpenAI) -> None:
         request = build_messages(POSTS)
         completion = await complete(client, request)
         usage = completion.usage
@@ -123,7 +123,7 @@ def test_usage_is_counted_as_the_client_estimates_it(
 
 
 def test_rate_limit_carries_retry_after(run_with_fake: Callable[..., None]) -> None:
-    async def scenario(fake: FakeLLM, client: openai.AsyncOpenAI) -> None:
+    async def scenario(fake: LocalLLMServer, client: openai.AsyncOpenAI) -> None:
         with pytest.raises(openai.RateLimitError) as caught:
             await complete(client, build_messages(POSTS))
         assert caught.value.status_code == 429
@@ -137,7 +137,7 @@ def test_rate_limit_carries_retry_after(run_with_fake: Callable[..., None]) -> N
 def test_the_client_waits_out_retry_after_and_succeeds(
     run_with_fake: Callable[..., None],
 ) -> None:
-    async def scenario(fake: FakeLLM, client: openai.AsyncOpenAI) -> None:
+    async def scenario(fake: LocalLLMServer, client: openai.AsyncOpenAI) -> None:
         started = time.monotonic()
         request = build_messages(POSTS)
         assert parsed(await complete(client, request), request).failed == {}
@@ -155,7 +155,7 @@ def test_the_client_waits_out_retry_after_and_succeeds(
 def test_server_errors_are_api_status_errors(
     run_with_fake: Callable[..., None], fault: str, status: int
 ) -> None:
-    async def scenario(fake: FakeLLM, client: openai.AsyncOpenAI) -> None:
+    async def scenario(fake: LocalLLMServer, client: openai.AsyncOpenAI) -> None:
         with pytest.raises(openai.InternalServerError) as caught:
             await complete(client, build_messages(POSTS))
         assert isinstance(caught.value, openai.APIStatusError)
@@ -167,7 +167,7 @@ def test_server_errors_are_api_status_errors(
 def test_a_hang_is_a_client_timeout_and_close_is_quick(
     run_with_fake: Callable[..., None],
 ) -> None:
-    async def scenario(fake: FakeLLM, client: openai.AsyncOpenAI) -> None:
+    async def scenario(fake: LocalLLMServer, client: openai.AsyncOpenAI) -> None:
         with pytest.raises(openai.APITimeoutError):
             await complete(client, build_messages(POSTS))
         assert fake.stats.faults == {"timeout": 1}
@@ -192,7 +192,7 @@ def test_a_hang_is_a_client_timeout_and_close_is_quick(
 def test_content_faults_reach_the_parser_as_failures(
     run_with_fake: Callable[..., None], fault: str, expected: set[FailureReason]
 ) -> None:
-    async def scenario(fake: FakeLLM, client: openai.AsyncOpenAI) -> None:
+    async def scenario(fake: LocalLLMServer, client: openai.AsyncOpenAI) -> None:
         request = build_messages(POSTS)
         completion = await complete(client, request)
         result = parsed(completion, request)
@@ -209,7 +209,7 @@ def test_content_faults_reach_the_parser_as_failures(
 
 
 def test_extra_ids_are_ignored_and_reported(run_with_fake: Callable[..., None]) -> None:
-    async def scenario(fake: FakeLLM, client: openai.AsyncOpenAI) -> None:
+    async def scenario(fake: LocalLLMServer, client: openai.AsyncOpenAI) -> None:
         request = build_messages(POSTS)
         result = parsed(await complete(client, request), request)
         assert result.failed == {}
@@ -219,7 +219,7 @@ def test_extra_ids_are_ignored_and_reported(run_with_fake: Callable[..., None]) 
 
 
 def test_a_bad_key_is_401(run_with_fake: Callable[..., None]) -> None:
-    async def scenario(fake: FakeLLM, client: openai.AsyncOpenAI) -> None:
+    async def scenario(fake: LocalLLMServer, client: openai.AsyncOpenAI) -> None:
         with pytest.raises(openai.AuthenticationError) as caught:
             await complete(client, build_messages(POSTS))
         assert caught.value.code == "invalid_api_key"
@@ -228,14 +228,14 @@ def test_a_bad_key_is_401(run_with_fake: Callable[..., None]) -> None:
 
 
 def test_the_right_key_is_served(run_with_fake: Callable[..., None]) -> None:
-    async def scenario(fake: FakeLLM, client: openai.AsyncOpenAI) -> None:
+    async def scenario(fake: LocalLLMServer, client: openai.AsyncOpenAI) -> None:
         await complete(client, build_messages(POSTS))
 
     run_with_fake(scenario, api_key="sk-right", client_key="sk-right")
 
 
 def test_an_unknown_model_is_404(run_with_fake: Callable[..., None]) -> None:
-    async def scenario(fake: FakeLLM, client: openai.AsyncOpenAI) -> None:
+    async def scenario(fake: LocalLLMServer, client: openai.AsyncOpenAI) -> None:
         with pytest.raises(openai.NotFoundError) as caught:
             await complete(client, build_messages(POSTS), model="gpt-9-ultra")
         assert caught.value.code == "model_not_found"
@@ -244,7 +244,7 @@ def test_an_unknown_model_is_404(run_with_fake: Callable[..., None]) -> None:
 
 
 def test_a_prompt_in_another_format_is_a_bad_request(run_with_fake: Callable[..., None]) -> None:
-    async def scenario(fake: FakeLLM, client: openai.AsyncOpenAI) -> None:
+    async def scenario(fake: LocalLLMServer, client: openai.AsyncOpenAI) -> None:
         with pytest.raises(openai.BadRequestError):
             await client.chat.completions.create(
                 model="gpt-4o-mini", messages=[{"role": "user", "content": "[1] hello"}]
@@ -256,7 +256,7 @@ def test_a_prompt_in_another_format_is_a_bad_request(run_with_fake: Callable[...
 def test_an_endpoint_without_structured_output_rejects_json_schema(
     run_with_fake: Callable[..., None],
 ) -> None:
-    async def scenario(fake: FakeLLM, client: openai.AsyncOpenAI) -> None:
+    async def scenario(fake: LocalLLMServer, client: openai.AsyncOpenAI) -> None:
         request = build_messages(POSTS)
         with pytest.raises(openai.BadRequestError) as caught:
             await complete(client, request)
@@ -273,7 +273,7 @@ def test_an_endpoint_without_structured_output_rejects_json_schema(
 
 
 def test_latency_is_added(run_with_fake: Callable[..., None]) -> None:
-    async def scenario(fake: FakeLLM, client: openai.AsyncOpenAI) -> None:
+    async def scenario(fake: LocalLLMServer, client: openai.AsyncOpenAI) -> None:
         started = time.monotonic()
         await complete(client, build_messages(POSTS))
         assert time.monotonic() - started >= 0.2
@@ -306,7 +306,7 @@ def _fault_sequence_kinds(seed: int, kinds: list[str]) -> list[str]:
 
 
 def test_a_token_limit_throttles_with_retry_after(run_with_fake: Callable[..., None]) -> None:
-    async def scenario(fake: FakeLLM, client: openai.AsyncOpenAI) -> None:
+    async def scenario(fake: LocalLLMServer, client: openai.AsyncOpenAI) -> None:
         request = build_messages(POSTS)
         cost = count_chat_tokens(request.messages) + max_output_tokens(len(POSTS))
         fake.config.update({"tpm_limit": cost * 3 // 2})  # one request fits, two do not
@@ -328,7 +328,7 @@ def test_a_token_limit_throttles_with_retry_after(run_with_fake: Callable[..., N
 
 
 def test_faults_and_stats_are_controlled_over_http(run_with_fake: Callable[..., None]) -> None:
-    async def scenario(fake: FakeLLM, client: openai.AsyncOpenAI) -> None:
+    async def scenario(fake: LocalLLMServer, client: openai.AsyncOpenAI) -> None:
         root = fake.base_url.removesuffix("/v1")
         async with aiohttp.ClientSession() as http:
             async with http.post(f"{root}/_faults", json={"scripted": ["unavailable"]}) as r:

@@ -1,4 +1,4 @@
-"""The faults the fake LLM server can inject, and what each does to a reply. Pure: no I/O.
+"""The faults the local LLM server can inject, and what each does to a reply. Pure: no I/O.
 
 HTTP faults (429, 5xx, timeouts) are what the client's retry policy must survive; content faults
 (bad JSON, cut replies, refusals, wrong ids, bad scores) are what the reply parser must catch.

@@ -14,13 +14,24 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Final
 
 from streams.errors import StreamsError
 from streams.kafka.launcher import free_port
 
+#: The local server accepts any key unless started with one; the client only needs one set.
+DUMMY_API_KEY: Final = "local-server-dummy-key"
+
+
+def client_timeout_s(latency_ms: float) -> float:
+    """An LLM client timeout that the server's added latency does not trip."""
+    return max(5.0, 3 * latency_ms / 1000 + 2)
+
 
 class LocalLLMProcess:
+    """The local server in a child process: faults, latency, an API key and rate limits are
+    set at start; faults can change while it runs (:meth:`set_faults`)."""
+
     def __init__(
         self,
         log_path: Path,
@@ -29,6 +40,8 @@ class LocalLLMProcess:
         latency_ms: float = 0.0,
         seed: int = 0,
         api_key: str | None = None,
+        rpm_limit: int | None = None,
+        tpm_limit: int | None = None,
     ) -> None:
         self.port = free_port()
         self.log_path = log_path
@@ -36,7 +49,13 @@ class LocalLLMProcess:
                 "--latency-ms", str(latency_ms), "--seed", str(seed)]  # fmt: skip
         if api_key:
             args += ["--api-key", api_key]
+        if rpm_limit is not None:
+            args += ["--rpm-limit", str(rpm_limit)]
+        if tpm_limit is not None:
+            args += ["--tpm-limit", str(tpm_limit)]
         self.args = args
+        self.api_key = api_key or DUMMY_API_KEY
+        self.latency_ms = latency_ms
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -46,6 +65,24 @@ class LocalLLMProcess:
     @property
     def base_url(self) -> str:
         return self.root + "/v1"
+
+    def worker_fields(self, timeout_s: float | None = None) -> dict[str, str]:
+        """Settings that make a worker score with this server: every post really goes to it
+        (repeat cache off), with quick retries and budgets that never bind."""
+        timeout = client_timeout_s(self.latency_ms) if timeout_s is None else timeout_s
+        return {
+            "scoring_backend": "openai",
+            "openai_base_url": self.base_url,
+            "openai_api_key": self.api_key,
+            "openai_timeout_s": str(timeout),
+            "openai_backoff_s": "0.05",
+            "openai_backoff_max_s": "0.5",
+            "openai_max_retries": "4",
+            "openai_requests_per_minute": "1000000",
+            "openai_tokens_per_minute": "1000000000",
+            "max_attempts": "4",
+            "content_cache_size": "0",
+        }
 
     def start(self, timeout_s: float = 30.0) -> LocalLLMProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@
 It reads the prompt format of ``streams.llm.prompt``, scores every item with the lexicon (so its
 answers are meaningful and reproducible) and answers the way the OpenAI API does, token counts
 included, counted with o200k_base exactly as the client-side limiter estimates them. Faults are
-injected per ``FaultConfig``, set at start, changed at runtime (``FakeLLM.config.update`` or
+injected per ``FaultConfig``, set at start, changed at runtime (``LocalLLMServer.config.update`` or
 ``POST /_faults``); ``GET /_stats`` says what happened.
 """
 
@@ -69,8 +69,8 @@ class _Refused(Exception):
         self.response = response
 
 
-class FakeLLM:
-    """A running fake server. Create it with :func:`start_fake_llm`."""
+class LocalLLMServer:
+    """A running fake server. Create it with :func:`start_local_llm_server`."""
 
     def __init__(self, config: FaultConfig) -> None:
         self.config = config
@@ -103,7 +103,7 @@ class FakeLLM:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> FakeLLM:
+    async def __aenter__(self) -> LocalLLMServer:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -329,11 +329,13 @@ def _prompt_items(body: Mapping[str, Any]) -> list[tuple[int, str]]:
     return items
 
 
-async def start_fake_llm(host: str = "127.0.0.1", port: int = 0, **config: Any) -> FakeLLM:
-    """Start a fake server on ``host:port`` (0: any free port); ``config``: FaultConfig fields."""
+async def start_local_llm_server(
+    host: str = "127.0.0.1", port: int = 0, **config: Any
+) -> LocalLLMServer:
+    """Start a server on ``host:port`` (0: any free port); ``config``: FaultConfig fields."""
     fault_config = FaultConfig()
     fault_config.update(config)
-    fake = FakeLLM(fault_config)
+    fake = LocalLLMServer(fault_config)
     await fake._start(host, port)
     return fake
 
@@ -347,8 +349,8 @@ async def _serve(args: argparse.Namespace) -> None:
         "rpm_limit": args.rpm_limit,
         "tpm_limit": args.tpm_limit,
     }
-    fake = await start_fake_llm(args.host, args.port, **config)
-    print(f"fake LLM at {fake.base_url} (faults: POST /_faults, stats: GET /_stats)", flush=True)
+    fake = await start_local_llm_server(args.host, args.port, **config)
+    print(f"local LLM at {fake.base_url} (faults: POST /_faults, stats: GET /_stats)", flush=True)
     try:
         await asyncio.Event().wait()
     finally:
@@ -356,7 +358,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="A local OpenAI-compatible fake LLM server.")
+    parser = argparse.ArgumentParser(description="A local OpenAI-compatible LLM server for tests.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8808)
     parser.add_argument("--fault-rate", type=float, default=0.0)
