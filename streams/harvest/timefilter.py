@@ -8,7 +8,6 @@ host.
 
 from __future__ import annotations
 
-import argparse
 from datetime import UTC, datetime
 
 SINCE_HELP = (
@@ -63,11 +62,3 @@ def in_window(ts: datetime, since: datetime | None, until: datetime | None) -> b
     if since is not None and ts < as_utc(since):
         return False
     return until is None or ts < as_utc(until)
-
-
-def time_bound_arg(value: str) -> datetime:
-    """:func:`parse_time_bound` for argparse's ``type=``, so the message reaches the user."""
-    try:
-        return parse_time_bound(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -14,7 +14,6 @@ from typing import Final
 
 from streams.categories import CATEGORIES
 
-BACKEND: Final = "lexicon"
 MODEL: Final = "lexicon-v1"
 
 MILD: Final = 0.3

@@ -7,7 +7,7 @@ A post without valid scores is never given zeros: after the last attempt it come
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -107,7 +107,3 @@ async def score_with_attempts(
             post.status_id, reason, detail, attempt, first_failure[post.status_id]
         )
     return run
-
-
-def scores_by_id(run: ScoringRun) -> Mapping[str, Mapping[str, float]]:
-    return {sid: item.scores for sid, item in run.scored.items()}

@@ -1,17 +1,14 @@
 from __future__ import annotations
 
-import argparse
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from streams.harvest.timefilter import (
-    SINCE_HELP,
     as_utc,
     in_window,
     parse_time_bound,
     parse_window,
-    time_bound_arg,
 )
 
 NOON = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -46,14 +43,6 @@ def test_offset_is_converted_not_replaced() -> None:
 def test_garbage_gives_a_clear_value_error(garbage: str) -> None:
     with pytest.raises(ValueError, match=r"invalid time .*expected YYYY-MM-DD"):
         parse_time_bound(garbage)
-
-
-def test_argparse_shows_our_message() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--since", type=time_bound_arg, help=SINCE_HELP)
-    assert parser.parse_args(["--since", "2026-03-01"]).since == datetime(2026, 3, 1, tzinfo=UTC)
-    with pytest.raises(argparse.ArgumentTypeError, match="expected YYYY-MM-DD"):
-        time_bound_arg("soon")
 
 
 def test_window_bounds_since_inclusive_until_exclusive() -> None:
