@@ -33,7 +33,7 @@ def create_app(settings: Settings) -> faust.App:
     classifier.register(app, settings, guard)
     harvest = harvester.register(app, settings, guard)
     if harvest is not None:
-        feedback.register(app, harvest)
+        feedback.register(app, harvest, settings)
     metrics_page.register(app)
     return app
 

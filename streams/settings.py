@@ -74,6 +74,15 @@ class Settings(BaseSettings):
     # --- worker ------------------------------------------------------------------------
     web_host: str = Field("127.0.0.1", description="Interface of the worker's web server.")
     web_port: int = Field(6066, ge=0, le=65535, description="Port of /metrics and the API.")
+    api_token: SecretStr | None = Field(
+        None,
+        description="Bearer tokens of the HTTP API, comma separated (two during a rotation). "
+        "A token followed by ':' and '+'-joined correction sources may write only those, e.g. "
+        "`T1,T2:user_report+appeal`. Unset: the API answers 403 (closed by default).",
+    )
+    api_max_body_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest request body the HTTP API accepts (413 above)."
+    )
     data_dir: Path = Field(
         Path("data"), description="Where the worker keeps local state (tables, JSONL sink)."
     )

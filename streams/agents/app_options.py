@@ -25,6 +25,13 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "web_host": settings.web_host,
         "web_port": settings.web_port,
         "web_bind": settings.web_host,
+        # Faust's own views would serve table contents (post texts) and routing to anyone
+        # who reaches the port: only the pages registered in streams.app are served.
+        "web_router_enabled": False,
+        "web_tables_enabled": False,
+        "web_graph_enabled": False,
+        "web_stats_enabled": False,
+        "web_metrics_enabled": False,
         "topic_partitions": settings.topic_partitions,
         "topic_replication_factor": settings.topic_replication_factor,
         "broker_commit_interval": settings.broker_commit_interval_s,

@@ -28,7 +28,8 @@ from streams.testing.measure import Collected, Expected, tally
 
 SOURCES: Final = ("user_report", "appeal", "admin_override")
 FEEDBACK_TYPES: Final = ("false_positive", "false_negative", "other")
-_EPOCH: Final = datetime(2026, 11, 1, tzinfo=UTC)
+#: Corrections are dated after this (and before now: future timestamps are refused).
+_EPOCH: Final = datetime(2026, 1, 1, tzinfo=UTC)
 #: One correction in this many carries the post's text, as a platform that has it would send.
 TEXT_EVERY: Final = 5
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -144,12 +145,18 @@ def run_demo(settings: Settings, timeout_s: float = 300.0) -> Summary:
     posts = load_sample()
     expected = {p.scored_id for p in posts}
     log_dir = Path(tempfile.mkdtemp(prefix="streams-demo-"))
-    env = worker_env(settings.kafka_bootstrap_servers, settings.app_id, settings.data_dir)
+    # The demo's own API token, so the feedback API is open for this run only.
+    token = secrets.token_urlsafe(32)
+    env = worker_env(
+        settings.kafka_bootstrap_servers, settings.app_id, settings.data_dir,
+        fields={"api_token": token},
+    )  # fmt: skip
     summary = Summary(posts_sent=len(posts))
     worker = WorkerProcess(env, log_dir / "worker.log").start()
     try:
         worker.wait_ready()
         say(f"worker started: {worker.web_url}/metrics, log {worker.log_path}")
+        say(f"feedback API: {worker.web_url}/api/v1/feedback with Authorization: Bearer {token}")
         started = time.monotonic()
         since_ms = int(time.time() * 1000) - 1000
         asyncio.run(publish(settings.kafka_bootstrap_servers, settings.topic_raw, posts))

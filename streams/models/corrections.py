@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -13,6 +13,14 @@ from streams.models.base import Record
 
 #: Longer texts are rejected: a post's corrections are kept together in one table record.
 MAX_CORRECTION_TEXT_CHARS = 20_000
+#: Bounds of the other strings: ids, languages and reasons are short in every platform we know.
+MAX_ID_CHARS = 128
+MAX_REASON_CHARS = 2_000
+#: How far ahead of this machine's clock a correction's timestamp may be (clock skew).
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+#: What a status id of a raw record can be (see streams.models.status): printable ASCII, no
+#: whitespace or control characters. Mastodon's are digits; other platforms use more.
+STATUS_ID_PATTERN = r"^[!-~]{1,128}$"
 
 FeedbackType = Literal["false_positive", "false_negative", "other"]
 Source = Literal["admin_override", "user_report", "appeal"]
@@ -48,6 +56,19 @@ def _require_tz(value: datetime) -> datetime:
 AwareDatetime = Annotated[datetime, AfterValidator(_require_tz)]
 
 
+def _not_in_future(value: datetime) -> datetime:
+    # A year-9999 timestamp would win "latest" over every real correction forever.
+    if value > datetime.now(UTC) + MAX_CLOCK_SKEW:
+        raise ValueError(
+            f"timestamp {value.isoformat()} is in the future; send the time the correction was "
+            "made (a few minutes of clock skew are allowed)"
+        )
+    return value
+
+
+PastDatetime = Annotated[AwareDatetime, AfterValidator(_not_in_future)]
+
+
 def _blank_to_none(value: Any) -> Any:
     # An empty text or language says as much as a missing one; treat both as unknown.
     if isinstance(value, str) and not value.strip():
@@ -66,14 +87,18 @@ class Correction(Record):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
     schema_version: Literal[1] = 1
-    correction_id: str = Field(min_length=1, description="Unique id; a redelivery repeats it.")
-    status_id: str = Field(min_length=1, description="Id of the corrected post (the record key).")
+    correction_id: str = Field(
+        min_length=1, max_length=MAX_ID_CHARS, description="Unique id; a redelivery repeats it."
+    )
+    status_id: str = Field(
+        pattern=STATUS_ID_PATTERN, description="Id of the corrected post (the record key)."
+    )
     text: OptionalText = Field(
         None,
         max_length=MAX_CORRECTION_TEXT_CHARS,
         description="Plain text of the post, if the producer has it.",
     )
-    language: OptionalText = None
+    language: OptionalText = Field(None, max_length=35)  # BCP 47's longest practical tag
     feedback_type: FeedbackType
     expected_categories: CategoryList = Field(
         default_factory=list, description="Categories the post belongs to, per the corrector."
@@ -82,9 +107,13 @@ class Correction(Record):
         default_factory=list, description="Categories the model had flagged."
     )
     source: Source
-    actor_id: str | None = Field(None, description="Id of the moderator or reporter.")
-    reason: str | None = None
-    timestamp: AwareDatetime = Field(description="When the correction was made; needs a zone.")
+    actor_id: str | None = Field(
+        None, max_length=MAX_ID_CHARS, description="Id of the moderator or reporter."
+    )
+    reason: str | None = Field(None, max_length=MAX_REASON_CHARS)
+    timestamp: PastDatetime = Field(
+        description="When the correction was made; needs a zone, and is not in the future."
+    )
 
 
 class ProvenanceEntry(BaseModel):

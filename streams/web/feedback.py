@@ -1,7 +1,10 @@
 """The worker's feedback endpoints, as the platform's moderation tools call them.
 
 ``POST /api/v1/feedback`` validates a correction and publishes it to the corrections topic;
-``GET /api/feedback/summary`` counts the corrections this worker's harvester has read.
+``GET /api/feedback/summary`` counts the corrections this worker's harvester has read. Both
+need a bearer token of ``STREAMS_API_TOKEN`` (see :mod:`streams.web.auth`); the POST takes
+``application/json`` only, so a browser's cross-site form or ``text/plain`` request is refused
+before anything is read, and at most ``STREAMS_API_MAX_BODY_BYTES``.
 """
 
 from __future__ import annotations
@@ -13,11 +16,29 @@ from pydantic import ValidationError
 
 from streams.agents.harvester import HarvesterAgent
 from streams.models.corrections import Correction
+from streams.settings import Settings
+from streams.web.auth import Decision, authorize, parse_tokens
 
 
-def register(app: faust.App, harvester: HarvesterAgent) -> None:
+def register(app: faust.App, harvester: HarvesterAgent, settings: Settings) -> None:
+    tokens = parse_tokens(settings.api_token)
+    limit = settings.api_max_body_bytes
+
+    def check(web: Any, request: Any) -> tuple[Decision, Any]:
+        decision = authorize(request.headers.get("Authorization"), tokens)
+        if decision.status == 200:
+            return decision, None
+        return decision, _error(web, decision.status, decision.message)
+
     async def post_feedback(web: Any, request: Any) -> Any:
-        body = await request.read()
+        decision, refused = check(web, request)
+        if refused is not None:
+            return refused
+        if request.content_type != "application/json":
+            return _error(web, 415, "send the correction as Content-Type: application/json")
+        body = await request.content.read(limit + 1)
+        if len(body) > limit or (request.content_length or 0) > limit:
+            return _error(web, 413, f"a correction is at most {limit} bytes")
         try:
             correction = Correction.model_validate_json(body)
         except ValidationError as exc:
@@ -25,6 +46,8 @@ def register(app: faust.App, harvester: HarvesterAgent) -> None:
                 {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
             ]
             return web.json({"detail": errors}, status=422)
+        if not decision.may_write(correction.source):
+            return _error(web, 403, f"this token may not write {correction.source} corrections")
         future = await app.producer.send(
             harvester.corrections_topic.get_topic_name(),
             correction.status_id.encode(),
@@ -45,16 +68,24 @@ def register(app: faust.App, harvester: HarvesterAgent) -> None:
         )
 
     async def summary(web: Any, request: Any) -> Any:
+        _, refused = check(web, request)
+        if refused is not None:
+            return refused
         return web.json(harvester.counts.as_json())
 
-    app.page("/api/v1/feedback")(_post_only(post_feedback))
-    app.page("/api/feedback/summary")(summary)
+    app.page("/api/v1/feedback")(_only("post", post_feedback))
+    app.page("/api/feedback/summary")(_only("get", summary))
 
 
-def _post_only(handler: Any) -> Any:
-    class FeedbackView(faust.web.View):
-        async def post(self, request: Any) -> Any:
-            return await handler(self, request)
+def _error(web: Any, status: int, message: str) -> Any:
+    headers = {"WWW-Authenticate": 'Bearer realm="streams"'} if status == 401 else None
+    return web.json({"detail": message}, status=status, headers=headers)
 
-    return FeedbackView
 
+def _only(method: str, handler: Any) -> Any:
+    """A view answering ``method`` alone (405 to the others, as Faust's views do)."""
+
+    async def call(self: Any, request: Any) -> Any:
+        return await handler(self, request)
+
+    return type("FeedbackView", (faust.web.View,), {method: call})

@@ -207,12 +207,15 @@ def test_text_join_wait_dead_letter_and_erasure(env: dict[str, str], tmp_path: P
 
 
 def test_feedback_endpoint(env: dict[str, str], tmp_path: Path) -> None:
+    token = "harvester-flow-token-0123456789"
+    env = {**env, "STREAMS_API_TOKEN": token}
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     with WorkerProcess(env, tmp_path / "worker.log") as worker:
         worker.wait_ready()
         url = worker.web_url + "/api/v1/feedback"
 
         def post(body: bytes) -> tuple[int, dict[str, object]]:
-            request = urllib.request.Request(url, data=body, method="POST")
+            request = urllib.request.Request(url, data=body, method="POST", headers=auth)
             try:
                 with urllib.request.urlopen(request, timeout=10) as response:
                     return response.status, json.loads(response.read())
@@ -232,6 +235,8 @@ def test_feedback_endpoint(env: dict[str, str], tmp_path: Path) -> None:
         ))  # fmt: skip
         assert records[0].key == b"77"
         assert Correction.model_validate_json(records[0].value or b"").correction_id == "web-1"
-        with urllib.request.urlopen(worker.web_url + "/api/feedback/summary", timeout=10) as r:
+        summary_request = urllib.request.Request(worker.web_url + "/api/feedback/summary",
+                                                 headers=auth)  # fmt: skip
+        with urllib.request.urlopen(summary_request, timeout=10) as r:
             summary = json.loads(r.read())
         assert set(summary) >= {"by_feedback_type", "by_source", "by_category"}

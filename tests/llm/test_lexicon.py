@@ -92,4 +92,4 @@ def test_every_term_names_real_categories() -> None:
 
 
 def test_backend_identity() -> None:
-    assert (lexicon.BACKEND, lexicon.MODEL) == ("lexicon", "lexicon-v1")
+    assert lexicon.MODEL == "lexicon-v1"
