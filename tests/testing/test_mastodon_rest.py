@@ -111,7 +111,10 @@ def test_local_remote_and_only_media_filters() -> None:
         # The reblog itself never shows; the status it carries does.
         server.add_status(server.new_status(text="", reblog=original))
         url = f"{server.base_url}/api/v1/timelines/public"
-        ids = lambda body: [s["id"] for s in body]  # noqa: E731
+
+        def ids(body: list[dict[str, Any]]) -> list[str]:
+            return [str(s["id"]) for s in body]
+
         assert ids((await get(http, f"{url}?local=true", token))[1]) == local
         assert ids((await get(http, f"{url}?remote=1", token))[1]) == [
             original["id"], *media, *remote]

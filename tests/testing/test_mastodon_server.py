@@ -70,11 +70,12 @@ def test_websocket_accepts_the_token_where_mastodon_looks_for_it(how: str) -> No
     async def scenario(server: MastodonServer, http: aiohttp.ClientSession) -> None:
         token = server.add_token("read").token
         url = f"{server.streaming_url}/api/v1/streaming?stream=public"
-        options: dict[str, Any] = {
+        choices: dict[str, dict[str, Any]] = {
             "header": {"headers": bearer(token)},
             "query": {},
             "subprotocol": {"protocols": (token,)},
-        }[how]
+        }
+        options = choices[how]
         if how == "query":
             url += f"&access_token={token}"
         async with http.ws_connect(url, **options) as ws:
