@@ -172,3 +172,14 @@ def test_injected_report_faults_and_the_daily_report_budget() -> None:
         assert len(server.state.reports) == 3
 
     run(scenario)
+
+
+def test_a_category_outside_the_enum_is_a_server_error() -> None:
+    async def scenario(server: MastodonServer, http: aiohttp.ClientSession) -> None:
+        target = server.new_status()["account"]["id"]
+        code, _, _ = await report(server, http, reporter(server),
+                                  json={"account_id": target, "category": "rude"})
+        assert code == 500
+        assert server.state.reports == {}
+
+    run(scenario)
