@@ -16,13 +16,9 @@ from streams.ingest.mastodon.errors import (
     SignatureMismatchError,
     SignatureMissingError,
 )
+from streams.ingest.mastodon.jsontext import element_spans, member_span
 from streams.ingest.mastodon.reports import ReportPolicy
-from streams.ingest.mastodon.webhooks import (
-    handle_delivery,
-    member_span,
-    read_event,
-    verify_signature,
-)
+from streams.ingest.mastodon.webhooks import handle_delivery, read_event, verify_signature
 from streams.models.corrections import Correction
 
 SECRET = "4f3c0b6a9e1d2c7b8a5f6e4d3c2b1a0f9e8d7c6b"  # SecureRandom.hex(20), as Mastodon makes it
@@ -120,6 +116,12 @@ def test_member_span_finds_the_member_wherever_it_is() -> None:
     assert text[start:end] == '[1, {"object": 2}]'
     assert member_span('{"a": {"object": 1}}', "object") is None
     assert member_span("{}", "object") is None
+
+
+def test_element_spans_cut_a_timeline_page_into_statuses() -> None:
+    text = '[ {"id":"2","n":1.50} ,{"id":"1"}]'
+    assert [text[a:b] for a, b in element_spans(text)] == ['{"id":"2","n":1.50}', '{"id":"1"}']
+    assert element_spans("[]") == [] and element_spans("{}") == []
 
 
 def test_unknown_envelope_fields_are_ignored() -> None:

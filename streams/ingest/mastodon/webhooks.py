@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -36,6 +35,7 @@ from streams.ingest.mastodon.errors import (
     SignatureMismatchError,
     SignatureMissingError,
 )
+from streams.ingest.mastodon.jsontext import member_span
 from streams.ingest.mastodon.reports import (
     AdminReport,
     ReportOutcome,
@@ -55,7 +55,6 @@ STATUS_EVENTS: Final = frozenset({"status.created", "status.updated"})
 REPORT_EVENTS: Final = frozenset({"report.created", "report.updated"})
 
 _SIGNATURE: Final = re.compile(r"sha256=([0-9a-fA-F]{64})")
-_WHITESPACE: Final = re.compile(r"[ \t\n\r]*")
 
 
 def verify_signature(secret: str, body: bytes, header: str | None) -> None:
@@ -87,34 +86,6 @@ class WebhookEvent(BaseModel):
     event: str
     created_at: AwareDatetime | None = None
     object: dict[str, Any]
-
-
-def _skip_ws(text: str, index: int) -> int:
-    match = _WHITESPACE.match(text, index)
-    return match.end() if match else index
-
-
-def member_span(text: str, name: str) -> tuple[int, int] | None:
-    """Start and end (character offsets in ``text``) of the value of the top-level member
-    ``name`` of the JSON object ``text``, or None when it has none. ``text`` must be valid."""
-    decoder = json.JSONDecoder()
-    index = _skip_ws(text, 0)
-    if text[index : index + 1] != "{":
-        return None
-    index = _skip_ws(text, index + 1)
-    if text[index : index + 1] == "}":
-        return None
-    while True:
-        key, index = decoder.raw_decode(text, index)
-        index = _skip_ws(text, _skip_ws(text, index) + 1)  # past the colon
-        start = index
-        _, end = decoder.raw_decode(text, start)
-        if key == name:
-            return start, end
-        index = _skip_ws(text, end)
-        if text[index : index + 1] != ",":
-            return None
-        index = _skip_ws(text, index + 1)
 
 
 def read_event(body: bytes) -> tuple[WebhookEvent, bytes]:
