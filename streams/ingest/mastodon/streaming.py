@@ -269,5 +269,5 @@ def backoff_delay(
     """Delay before reconnect ``attempt`` (0 for the first): exponential, capped at ``max_s``,
     with "equal jitter": between half and all of ``min(max_s, base_s * 2**attempt)``, so
     followers that lost the same server do not come back in step, and none comes back at once."""
-    ceiling = min(max_s, base_s * 2 ** min(attempt, 32))
+    ceiling = min(max_s, base_s * 2.0 ** min(attempt, 32))
     return ceiling / 2 + (rng or _RNG).uniform(0, ceiling / 2)
