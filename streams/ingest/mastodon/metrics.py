@@ -6,9 +6,12 @@ bounded sets (events Mastodon defines, outcomes, reasons), never ids nor text.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from streams.ingest.mastodon.webhooks import REPORT_EVENTS, STATUS_EVENTS
+from streams.models.corrections import Correction
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -69,3 +72,11 @@ _EVENTS = STATUS_EVENTS | REPORT_EVENTS | {"account.created", "account.approved"
 def event_label(event: str) -> str:
     """``event`` when Mastodon defines it, else ``other`` (labels stay a bounded set)."""
     return event if event in _EVENTS else "other"
+
+
+def count_webhook(event: str, outcome: str, corrections: Iterable[Correction] = ()) -> None:
+    """Count one delivery (``outcome``: a plan's outcome, ``signature_<reason>`` or
+    ``invalid``) and the corrections it published."""
+    WEBHOOKS.labels(event_label(event), outcome).inc()
+    for correction in corrections:
+        CORRECTIONS.labels(correction.source).inc()
