@@ -183,6 +183,55 @@ class Settings(BaseSettings):
     kafka_start_timeout_s: float = Field(90.0, gt=0)
     kafka_heap: str = Field("512m", description="Maximum Java heap of the launched broker.")
 
+    # Mastodon connector
+    mastodon_base_url: str | None = Field(
+        None,
+        description="Base URL of the Mastodon instance, e.g. https://mastodon.example "
+        "(the REST API host; the streaming host is discovered from it).",
+    )
+    mastodon_access_token: SecretStr | None = Field(
+        None, description="User token with read:statuses for the streaming API and timelines."
+    )
+    mastodon_webhook_secret: SecretStr | None = Field(
+        None, description="Secret of the instance's webhook; without it webhooks are refused."
+    )
+    mastodon_streams: str = Field(
+        "public:remote",
+        description="Comma-separated streams to follow: public, public:local, public:remote "
+        "(each optionally :media).",
+    )
+    mastodon_backfill_max_age_s: float = Field(
+        3600.0,
+        gt=0,
+        description="Backfill after a reconnect or restart reaches back at most this far.",
+    )
+    mastodon_idle_timeout_s: float = Field(
+        90.0,
+        gt=0,
+        description="No message nor ping for this long means a dead connection: reconnect "
+        "(Mastodon pings every 30 s).",
+    )
+    mastodon_rule_categories: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="JSON: instance rule id or report category (spam, legal, violation, other) "
+        '-> categories, e.g. {"3": ["hate_speech", "racism"], "other": ["toxic"]}.',
+    )
+    mastodon_own_account_ids: str = Field(
+        "",
+        description="Comma-separated ids of the accounts that file this system's own reports: "
+        "their reports are no user reports, only their resolutions are corrections.",
+    )
+    mastodon_dismissal_labels_clean: bool = Field(
+        True,
+        description="A report resolved with no sanction on the account labels its posts as "
+        "violating nothing; false: such resolutions are counted and make no correction.",
+    )
+    mastodon_state_file: Path | None = Field(
+        None,
+        description="Where the follower keeps the last status id it published "
+        "(default data_dir/mastodon/follower_state.json).",
+    )
+
     @field_validator("kafka_bootstrap_servers")
     @classmethod
     def _strip_scheme(cls, value: str) -> str:
