@@ -9,7 +9,14 @@ from streams.evaluation.cases import CaseFile, read_cases, spread_sample
 from streams.evaluation.mapping import HATE_CATEGORY
 from streams.evaluation.results import ConfigIdentity, EvaluationReport, FileResult
 from streams.evaluation.scorecard import config_result, file_figures
-from streams.evaluation.scoring import Progress, ScoringConfig, parse_config, score_all
+from streams.evaluation.scoring import (
+    BackendFactory,
+    Progress,
+    ScoringConfig,
+    parse_config,
+    score_all,
+)
+from streams.scoring.factory import make_backend
 from streams.settings import Settings
 
 
@@ -35,10 +42,11 @@ async def evaluate(
     threshold: float,
     limit: int | None = None,
     progress: Progress | None = None,
+    backend_for: BackendFactory = make_backend,
 ) -> EvaluationReport:
     """Score ``files`` (at most ``limit`` cases each) with ``configs``; figures per file."""
     chosen = [spread_sample(f.cases, limit) for f in files]
-    scores = await score_all(configs, chosen, progress)
+    scores = await score_all(configs, chosen, progress, backend_for)
     results = [
         FileResult(
             file=file_figures(case_file.summary, len(cases)),

@@ -27,6 +27,7 @@ from streams.scoring.factory import backend_identity, make_backend
 from streams.settings import Settings
 
 Progress = Callable[[int, int], None]
+BackendFactory = Callable[[Settings], ScoringBackend]
 
 
 def backend_names() -> tuple[str, ...]:
@@ -126,11 +127,13 @@ async def score_all(
     configs: Sequence[ScoringConfig],
     files: Sequence[Sequence[LabelledCase]],
     progress: Progress | None = None,
+    backend_for: BackendFactory = make_backend,
 ) -> list[list[FileScores]]:
     """``[config][file]`` scores; configurations run one after another, each over every file.
 
-    FatalLLMError (bad key, unknown model) propagates: no figure of that backend would mean
-    anything.
+    ``backend_for`` builds a configuration's backend from its settings (a candidate wrapping
+    another backend, or a test's, can come in here). FatalLLMError (bad key, unknown model)
+    propagates: no figure of that backend would mean anything.
     """
     total = len(configs) * sum(len(cases) for cases in files)
     done = 0
@@ -145,7 +148,7 @@ async def score_all(
         progress(0, total)
     results: list[list[FileScores]] = []
     for config in configs:
-        backend = make_backend(config.settings)
+        backend = backend_for(config.settings)
         try:
             results.append([await score_file(config, backend, cases, advance) for cases in files])
         finally:
