@@ -13,6 +13,7 @@ from typing import Any
 
 from streams.evaluation.results import ConfigResult, EvaluationReport
 
+LINE_STYLES = ("-", "--", ":", "-.")
 METRICS = (("precision", "#4C72B0"), ("recall", "#DD8452"), ("f1", "#55A868"))
 
 
@@ -31,15 +32,17 @@ def _bars(ax: Any, result: ConfigResult, title: str) -> None:
             if math.isnan(height):  # undefined (nothing flagged, or no positive case)
                 ax.text(x, 0.01, "n/a", rotation=90, ha="center", va="bottom", fontsize=6)
     ax.set_xticks(range(len(names)), names, rotation=35, ha="right", fontsize=8)
-    ax.set_ylim(0, 1)
+    # Headroom above 1 for the legend, so it never hides a bar.
+    ax.set_ylim(0, 1.15)
+    ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax.set_title(title, fontsize=9)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=7, loc="upper center", ncol=3, frameon=False)
 
 
 def _reliability(ax: Any, results: list[ConfigResult], title: str) -> None:
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfect")
-    for result in results:
+    for index, result in enumerate(results):
         filled = [b for b in result.reliability if b.count]
         total = sum(b.count for b in filled) or 1
         xs = [_value(b.mean_score) for b in filled]
@@ -47,7 +50,9 @@ def _reliability(ax: Any, results: list[ConfigResult], title: str) -> None:
         # Marker area grows with the bin's share of pairs: most pairs sit near 0.
         sizes = [20 + 400 * b.count / total for b in filled]
         ece = "-" if result.ece is None else f"{result.ece:.3f}"
-        (line,) = ax.plot(xs, ys, marker="", label=f"{result.config} (ECE {ece})")
+        # Dashes differ per configuration, so identical curves stay visible on top of each other.
+        style = LINE_STYLES[index % len(LINE_STYLES)]
+        (line,) = ax.plot(xs, ys, linestyle=style, label=f"{result.config} (ECE {ece})")
         ax.scatter(xs, ys, s=sizes, color=line.get_color(), alpha=0.6)
     ax.set_xlim(-0.03, 1.03)
     ax.set_ylim(-0.03, 1.03)

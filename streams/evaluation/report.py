@@ -15,13 +15,13 @@ from streams.evaluation.results import (
 Row = Sequence[str]
 
 
-def table(header: Row, rows: Sequence[Row]) -> str:
-    """Columns padded to their widest cell; the first left-aligned, the others right-aligned."""
+def table(header: Row, rows: Sequence[Row], left: int = 1) -> str:
+    """Columns padded to their widest cell; the first ``left`` left-aligned, the rest right."""
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
 
     def line(row: Row) -> str:
         cells = [
-            cell.ljust(width) if i == 0 else cell.rjust(width)
+            cell.ljust(width) if i < left else cell.rjust(width)
             for i, (cell, width) in enumerate(zip(row, widths, strict=True))
         ]
         return "  ".join(cells).rstrip()
@@ -54,7 +54,7 @@ def category_table(results: Sequence[ConfigResult]) -> str:
             ])  # fmt: skip
     header = ["category", "config", "support", "cases", "flagged", "precision", "recall", "F1",
               "PR-AUC", "ECE"]  # fmt: skip
-    return table(header, rows)
+    return table(header, rows, left=2)
 
 
 def _cells(
