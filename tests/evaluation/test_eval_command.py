@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from eval_suite_files import REPO_ROOT, suite_paths
 
+from streams.evaluation.command import run_command
 from streams.evaluation.results import EvaluationReport
+from streams.settings import Settings
 
 # The app wires its commands in streams.app; this registers the eval command on it the same way.
 MAIN = (
@@ -65,3 +70,18 @@ def test_eval_explains_itself_and_its_errors(tmp_path: Path) -> None:
     assert failed.returncode == 2 and "bad.csv" in failed.stderr and "label_gold" in failed.stderr
     wrong = _streams(tmp_path, str(suite_paths()[0]), "--backend", "gpt")
     assert wrong.returncode == 2 and "unknown backend" in wrong.stderr
+
+
+def test_missing_libraries_are_named_with_the_install_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "sklearn" else real(name)
+    )
+    settings = Settings(scoring_backend="lexicon")
+    code = asyncio.run(run_command(suite_paths(), [], settings, limit=1, as_json=False,
+                                   plot=None, threshold=None))  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "scikit-learn" in err and "streams[eval]" in err and "numpy" not in err.split(":")[1]
