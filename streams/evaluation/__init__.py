@@ -1,0 +1,16 @@
+"""How good are the scores: evaluation on labelled files, and calibration fitted from examples.
+
+Modules, read top to bottom in this order:
+
+- ``mapping``: how HateCheck-style suites label the categories, and what accuracy measures;
+- ``cases``, ``suites``, ``examples``: labelled files (suite CSV, training-example JSONL) in;
+- ``scoring``: cases scored through scoring configurations, as the classifier scores posts;
+- ``metrics``, ``scorecard``: the figures (pure); ``results``: the report's models;
+- ``run``: one evaluation end to end; ``report``, ``plot``: tables and the PNG;
+- ``calibration``: fitting a map (scikit-learn); ``calibration_map``: applying one (pure Python,
+  what a worker imports);
+- ``command``: the body of ``streams eval``.
+
+Nothing here is imported by the worker except ``calibration_map``; numpy, scikit-learn and
+matplotlib are imported inside the functions that need them.
+"""
