@@ -68,3 +68,10 @@ def test_the_app_loads_no_harness_and_no_command() -> None:
     ).stdout)  # fmt: skip
     assert "streams.agents.classifier" in loaded  # the probe did load the app
     assert [m for m in loaded if m.startswith(HARNESSES)] == []
+
+
+def test_test_files_have_unique_names() -> None:
+    # pytest imports test modules by basename (no __init__.py in tests/): two of one name in
+    # different folders stop the whole collection.
+    names = [p.name for p in Path(__file__).parent.rglob("test_*.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []

@@ -8,11 +8,22 @@ from __future__ import annotations
 
 import faust
 
-from streams.commands import bench, chaos, demo, harvest, kafka, produce, schemas, topics
+from streams.commands import (
+    bench,
+    chaos,
+    demo,
+    evaluate,
+    harvest,
+    ingest,
+    kafka,
+    produce,
+    schemas,
+    topics,
+)
 from streams.settings import Settings
 
 
 def register_all(app: faust.App, settings: Settings) -> None:
     """Add every subcommand to ``app``'s command line."""
-    for command in (kafka, harvest, demo, topics, produce, schemas, bench, chaos):
+    for command in (kafka, harvest, demo, topics, produce, ingest, schemas, evaluate, bench, chaos):
         command.register(app, settings)

@@ -37,7 +37,7 @@ def register(app: faust.App, settings: Settings) -> None:
         Exit status: 0 all sent, 1 some records rejected (the good ones were sent, or none
         with --strict), 2 the broker could not be reached or refused a record.
         """
-        from streams.kafka.publish import publish
+        from streams.ingest.publish import publish
 
         started = time.monotonic()
         good: list[GoodRecord] = []

@@ -91,19 +91,6 @@ def file_kind(path: Path) -> FileKind:
     )
 
 
-def read_cases(path: Path) -> CaseFile:
-    """Read a suite CSV or a training-examples JSONL file into labelled cases."""
-    if not path.is_file():
-        raise EvaluationInputError(f"{path}: no such file")
-    if file_kind(path) == "suite":
-        from streams.evaluation.suites import read_suite
-
-        return read_suite(path)
-    from streams.evaluation.examples import read_examples
-
-    return read_examples(path)
-
-
 def spread_sample(cases: list[LabelledCase], limit: int | None) -> list[LabelledCase]:
     """At most ``limit`` cases spread evenly over the file (every k-th), keeping its order.
 

@@ -48,7 +48,7 @@ async def run_command(
     # The one import of the progress bar: it may move with the harvest export.
     from streams.evaluation.report import render
     from streams.evaluation.run import evaluate_paths
-    from streams.harvest_export import progress_bar
+    from streams.harvest.export import progress_bar
 
     try:
         report = await evaluate_paths(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from streams.evaluation.cases import CaseFile, read_cases, spread_sample
+from streams.evaluation.cases import CaseFile, EvaluationInputError, file_kind, spread_sample
+from streams.evaluation.examples import read_examples
 from streams.evaluation.mapping import HATE_CATEGORY
 from streams.evaluation.results import ConfigIdentity, EvaluationReport, FileResult
 from streams.evaluation.scorecard import config_result, file_figures
@@ -16,6 +17,7 @@ from streams.evaluation.scoring import (
     parse_config,
     score_all,
 )
+from streams.evaluation.suites import read_suite
 from streams.scoring.factory import make_backend
 from streams.settings import Settings
 
@@ -79,3 +81,12 @@ async def evaluate_paths(
     files = [read_cases(path) for path in paths]
     chosen = settings.flag_threshold if threshold is None else threshold
     return await evaluate(files, configs, chosen, limit, progress)
+
+
+def read_cases(path: Path) -> CaseFile:
+    """Read a suite CSV or a training-examples JSONL file into labelled cases."""
+    if not path.is_file():
+        raise EvaluationInputError(f"{path}: no such file")
+    if file_kind(path) == "suite":
+        return read_suite(path)
+    return read_examples(path)

@@ -12,7 +12,6 @@ from streams.categories import CATEGORIES, Category
 from streams.evaluation.cases import (
     EvaluationInputError,
     LabelledCase,
-    read_cases,
     spread_sample,
 )
 from streams.evaluation.mapping import (
@@ -22,6 +21,7 @@ from streams.evaluation.mapping import (
     suite_labels,
     suite_language,
 )
+from streams.evaluation.run import read_cases
 from streams.models.corrections import ProvenanceEntry, TrainingExample, label_vector
 
 

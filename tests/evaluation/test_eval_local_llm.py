@@ -13,8 +13,8 @@ from eval_suite_files import suite_paths
 from streams.evaluation.report import pct, render
 from streams.evaluation.results import ConfigResult, EvaluationReport
 from streams.evaluation.run import evaluate_paths
-from streams.local_llm import LocalLLMProcess
 from streams.settings import Settings
+from streams.testing.llm_server.process import LocalLLMProcess
 
 PER_FILE = 150
 

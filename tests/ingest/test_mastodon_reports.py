@@ -10,7 +10,7 @@ from mastodon_entities import admin_account, report, rule, status
 from pydantic import ValidationError
 
 from streams.categories import CATEGORIES
-from streams.harvest_policy import build_training_example
+from streams.harvest.policy import build_training_example
 from streams.ingest.mastodon.reports import AdminReport, ReportPolicy, report_corrections
 from streams.models.corrections import Correction
 

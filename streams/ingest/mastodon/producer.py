@@ -25,7 +25,7 @@ def kafka_producer_factory(settings: Settings) -> Callable[[], RawProducer]:
     from aiokafka import AIOKafkaProducer
 
     # The one use of the client options in the connector (the module moves on main).
-    from streams.kafka_client import client_options
+    from streams.kafka.client import client_options
 
     def make() -> RawProducer:
         producer: RawProducer = AIOKafkaProducer(
