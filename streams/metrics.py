@@ -110,6 +110,11 @@ CORRECTIONS = Counter(
     ["source", "feedback_type"],
     registry=REGISTRY,
 )
+HARVEST_IGNORED = Counter(
+    "streams_harvest_ignored_total",
+    "Records the harvester deliberately did not keep: of an erased post, or a boost's text.",
+    ["reason"],
+)
 TRAINING_EXAMPLES = Counter(
     "streams_training_examples_total",
     "Training example versions published (written) or erased.",
