@@ -195,15 +195,16 @@ class HarvesterAgent:
         for waiting in self.waiting.pop(status_id, []):
             metrics.HARVEST_IGNORED.labels("erased_post").inc()
             self.unflushed.append((waiting.ticket, None))
-        # A tombstone even when no example is known here: one may exist from before a restore.
-        future = await self.app.producer.send(
-            self.training.get_topic_name(), status_id.encode(), None, None, None, None
-        )
-        await future
         async with self.lock:
             assert self.sink is not None
             self.sink.discard({status_id})
             purged = await asyncio.to_thread(self.sink.purge, "status_id", {status_id})
+        # A tombstone even when no example is known here: one may exist from before a restore.
+        # It goes last: `streams harvest erase` takes it as the receipt of a finished erasure.
+        future = await self.app.producer.send(
+            self.training.get_topic_name(), status_id.encode(), None, None, None, None
+        )
+        await future
         if erasure.had_corrections or purged:
             metrics.TRAINING_EXAMPLES.labels("erased").inc()
             log.info(
