@@ -110,6 +110,12 @@ CORRECTIONS = Counter(
     ["source", "feedback_type"],
     registry=REGISTRY,
 )
+HARVEST_IGNORED = Counter(
+    "streams_harvest_ignored_total",
+    "Records the harvester deliberately did not keep: of an erased post, or a boost's text.",
+    ["reason"],
+    registry=REGISTRY,
+)
 TRAINING_EXAMPLES = Counter(
     "streams_training_examples_total",
     "Training example versions published (written) or erased.",
@@ -140,6 +146,8 @@ def prime(backend: str) -> None:
         LLM_TOKENS.labels(kind)
     for outcome in ("published", "erased"):
         TRAINING_EXAMPLES.labels(outcome)
+    for reason in ("erased_post", "boost"):
+        HARVEST_IGNORED.labels(reason)
     for stage, reason in (
         ("parse", "invalid_json"), ("score", "llm_unavailable"),
         ("harvest", "invalid_correction"), ("harvest", "text_wait_expired"),

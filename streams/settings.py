@@ -136,6 +136,14 @@ class Settings(BaseSettings):
     text_cache_size: int = Field(
         200_000, ge=1, description="Post texts the harvester keeps for corrections without text."
     )
+    raw_retention_days: float = Field(
+        7.0, gt=0, description="Days the raw topic keeps posts (their source texts expire)."
+    )
+    corrections_retention_days: float = Field(
+        90.0, gt=0,
+        description="Days the corrections topic keeps corrections; the training topic keeps "
+        "each post's current example meanwhile.",
+    )  # fmt: skip
     harvest_flush_interval_s: float = Field(
         0.5, gt=0, description="Longest time a training example waits before its JSONL fsync."
     )

@@ -1,12 +1,18 @@
 """The harvester: moderators' corrections in, one current training example per post out.
 
 Two agents share one partition's state (the corrections and raw topics are co-partitioned by
-status id): ``post_texts`` keeps a bounded table of post texts (and erases deleted posts),
-``harvest`` merges each correction into the post's corrections (a table) and publishes the
-example the policy derives. A correction is acked only when its example is on the training
-topic and in an fsynced JSONL line, or it is dead-lettered; acks go out in offset order.
-A correction without text waits, unacked, for its post's text, and is dead-lettered after
-``text_wait_s``.
+status id, see :mod:`streams.agents.harvest_tables`): ``post_texts`` keeps a bounded table of
+post texts and erases deleted posts, ``harvest`` merges each correction into the post's
+corrections and publishes the example the policy derives. A correction is acked only when
+its example is on the training topic and in an fsynced JSONL line, or it is dead-lettered;
+acks go out in offset order. A correction without text waits, unacked, for its post's text,
+and is dead-lettered after ``text_wait_s``.
+
+Erasure: when a post is deleted (a raw tombstone or an id-only record, as ``streams harvest
+erase`` also publishes), its text and corrections are removed with tombstones, the post is
+remembered as erased, its training example gets a tombstone and its JSONL lines are purged.
+Corrections and boosts of an erased post arriving later are acknowledged and counted, never
+kept, and never dead-lettered either: a dead letter would copy their text.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,13 +31,14 @@ from pydantic import ValidationError
 
 from streams import metrics
 from streams.agents.consuming import catalog_topics, report_jump
+from streams.agents.harvest_tables import HarvestTables, TextTooLarge
 from streams.agents.ordered_acks import OrderedAcks, Ticket
 from streams.agents.shutdown import ShutdownGuard
 from streams.harvest.jsonl_sink import DailyJsonlSink
 from streams.harvest.policy import build_training_example, merge_correction
 from streams.kafka.records import dead_letter
 from streams.models.corrections import Correction
-from streams.models.status import RawRecordError, StatusDeleted, parse_raw_record
+from streams.models.status import RawRecordError, StatusDeleted, StatusToScore, parse_raw_record
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -73,15 +80,9 @@ class HarvesterAgent:
         topics = catalog_topics(app, settings)
         self.raw, self.dlq = topics["raw"], topics["dlq"]
         self.corrections_topic, self.training = topics["corrections"], topics["training"]
-        self.corrections = app.Table(
-            "harvest-corrections", default=None, key_type=str,
-            partitions=self.corrections_topic.partitions,
-        )  # fmt: skip
-        self.texts = app.Table(
-            "harvest-texts", default=None, key_type=str,
-            partitions=self.raw.partitions,
-        )  # fmt: skip
-        self.text_order: OrderedDict[str, None] = OrderedDict()
+        self.tables = HarvestTables(
+            app, self.raw.partitions or settings.topic_partitions, settings.text_cache_size
+        )
         self.acks: OrderedAcks[faust.EventT[Any]] = OrderedAcks()
         self.waiting: dict[str, list[_Waiting]] = {}
         #: Examples published and buffered in the sink, with the tickets they complete.
@@ -113,11 +114,16 @@ class HarvesterAgent:
             return
         metrics.CORRECTIONS.labels(correction.source, correction.feedback_type).inc()
         self.counts.add(correction)
-        stored = self.corrections.get(correction.status_id) or []
-        merged = merge_correction(
-            [Correction.model_validate(c) for c in stored], correction
-        )
-        self.corrections[correction.status_id] = [c.model_dump(mode="json") for c in merged]
+        if self.tables.is_erased(correction.status_id):
+            metrics.HARVEST_IGNORED.labels("erased_post").inc()
+            self.unflushed.append((ticket, None))
+            return
+        try:
+            merged = merge_correction(self.tables.corrections_of(correction.status_id), correction)
+        except ValueError as exc:
+            await self._dead_letter(event, ticket, "correction_too_large", str(exc))
+            return
+        self.tables.put_corrections(correction.status_id, merged)
         if not await self._publish_example(correction.status_id, merged, [ticket]):
             self.waiting.setdefault(correction.status_id, []).append(
                 _Waiting(event, ticket, time.monotonic())
@@ -127,8 +133,7 @@ class HarvesterAgent:
         self, status_id: str, corrections: list[Correction], tickets: list[Ticket]
     ) -> bool:
         """Publish the post's current example; False when its text is not known yet."""
-        cached = self.texts.get(status_id)
-        text, language = (cached["text"], cached.get("language")) if cached else (None, None)
+        text, language = self.tables.text_of(status_id)
         example = build_training_example(
             status_id, corrections, text, language, harvested_at=datetime.now(UTC)
         )
@@ -138,7 +143,7 @@ class HarvesterAgent:
         future = await self.app.producer.send(
             self.training.get_topic_name(), status_id.encode(), example.to_bytes(), None, None, None
         )
-        self.sink.add(example)
+        self.sink.add(example, key=status_id)
         metrics.TRAINING_EXAMPLES.labels("published").inc()
         self.unflushed.append((tickets[0], future))
         self.unflushed.extend((t, None) for t in tickets[1:])
@@ -152,36 +157,62 @@ class HarvesterAgent:
         except RawRecordError:
             return  # the classifier dead-letters bad raw records; nothing to keep here
         if isinstance(parsed, StatusDeleted):
-            await self._erase(parsed.status_id)
+            await self.erase(parsed.status_id, message.partition)
             return
-        if not parsed.text.strip():
+        if not self._keeps_text_of(parsed):
             return
-        self.texts[parsed.status_id] = {"text": parsed.text, "language": parsed.language}
-        self.text_order[parsed.status_id] = None
-        self.text_order.move_to_end(parsed.status_id)
-        while len(self.text_order) > self.settings.text_cache_size:
-            oldest, _ = self.text_order.popitem(last=False)
-            self.texts.pop(oldest, None)
+        try:
+            self.tables.put_text(parsed.status_id, parsed.text, parsed.language, message.partition)
+        except TextTooLarge as exc:
+            output = dead_letter(message, "harvest", "text_too_large", "HarvestError", str(exc))
+            await (await self.app.producer.send(
+                self.dlq.get_topic_name(), output.key, output.value, None, None,
+                list(output.headers),
+            ))  # fmt: skip
+            metrics.DEAD_LETTERS.labels("harvest", "text_too_large").inc()
+            return
         waiting = self.waiting.pop(parsed.status_id, None)
         if waiting:
-            stored = self.corrections.get(parsed.status_id) or []
-            corrections = [Correction.model_validate(c) for c in stored]
+            corrections = self.tables.corrections_of(parsed.status_id)
             await self._publish_example(parsed.status_id, corrections, [w.ticket for w in waiting])
 
-    async def _erase(self, status_id: str) -> None:
-        self.texts.pop(status_id, None)
-        self.text_order.pop(status_id, None)
-        had_example = self.corrections.pop(status_id, None) is not None
+    def _keeps_text_of(self, parsed: StatusToScore) -> bool:
+        if not parsed.text.strip():
+            return False
+        if self.tables.is_erased(parsed.status_id):
+            metrics.HARVEST_IGNORED.labels("erased_post").inc()
+            return False
+        # A boost carries the boosted post's text under its own key, so it sits in another
+        # partition than the post's corrections and state; the post's own record brings it.
+        if parsed.boosted_by is not None:
+            metrics.HARVEST_IGNORED.labels("boost").inc()
+            return False
+        return True
+
+    async def erase(self, status_id: str, partition: int) -> None:
+        """Remove every trace of the post from state, the training topic and the JSONL files."""
+        erasure = self.tables.erase(status_id, partition)
         for waiting in self.waiting.pop(status_id, []):
-            await self._dead_letter(
-                waiting.event, waiting.ticket, "status_deleted", "the post was deleted"
-            )
-        if had_example:
-            future = await self.app.producer.send(
-                self.training.get_topic_name(), status_id.encode(), None, None, None, None
-            )
-            await future
+            metrics.HARVEST_IGNORED.labels("erased_post").inc()
+            self.unflushed.append((waiting.ticket, None))
+        async with self.lock:
+            assert self.sink is not None
+            self.sink.discard({status_id})
+            purged = await asyncio.to_thread(self.sink.purge, "status_id", {status_id})
+        # A tombstone even when no example is known here: one may exist from before a restore.
+        # It goes last: `streams harvest erase` takes it as the receipt of a finished erasure.
+        future = await self.app.producer.send(
+            self.training.get_topic_name(), status_id.encode(), None, None, None, None
+        )
+        await future
+        if erasure.had_corrections or purged:
             metrics.TRAINING_EXAMPLES.labels("erased").inc()
+            log.info(
+                "erased post %s: text %s, corrections %s, %d JSONL lines in %d files",
+                status_id, "removed" if erasure.had_text else "none",
+                "removed" if erasure.had_corrections else "none",
+                sum(purged.values()), len(purged),
+            )  # fmt: skip
 
     # --- dead letters, expiry, flushing -------------------------------------------------
     async def _dead_letter(
@@ -203,6 +234,24 @@ class HarvesterAgent:
                     waiting.event, waiting.ticket, "text_wait_expired",
                     f"no text for status {status_id} within {self.settings.text_wait_s:.0f} s",
                 )  # fmt: skip
+
+    def forget_partitions(self, revoked: set[Any]) -> int:
+        """Leave the corrections of revoked partitions to their new owner.
+
+        They are unacked, so the new owner consumes them again and waits for their texts
+        itself; expiring them here would dead-letter corrections that are not late.
+        """
+        dropped = 0
+        for status_id in list(self.waiting):
+            kept = [w for w in self.waiting[status_id] if w.event.message.tp not in revoked]
+            dropped += len(self.waiting[status_id]) - len(kept)
+            if kept:
+                self.waiting[status_id] = kept
+            else:
+                del self.waiting[status_id]
+        for tp in revoked:
+            self.acks.forget(tp)
+        return dropped
 
     async def flush(self) -> None:
         """fsync the JSONL lines, await the broker, then ack what they complete, in order."""
@@ -239,6 +288,13 @@ def register(
         # the worker instead: after the restart everything unacked is consumed again.
         log.exception("harvester failed; stopping the worker so its records are redone")
         await app.crash(exc)
+
+    async def on_revoked(sender: Any, revoked: Any, **_: Any) -> None:
+        dropped = runtime.forget_partitions(set(revoked))
+        if dropped:
+            log.info("rebalance: %d waiting corrections left to the partitions' new owner", dropped)
+
+    app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
 
     @app.agent(runtime.corrections_topic, name="harvest")
     async def harvest(stream: Any) -> AsyncIterator[None]:

@@ -76,6 +76,8 @@ class DailyJsonlSink:
         self.prefix = prefix
         self._clock = clock
         self._buffer: list[bytes] = []
+        #: The key of each buffered line (None when added without one), for :meth:`discard`.
+        self._keys: list[str | None] = []
         self.directory.mkdir(parents=True, exist_ok=True)
         self.repaired_bytes = self.repair()
 
@@ -93,9 +95,35 @@ class DailyJsonlSink:
         """This sink's files, oldest day first."""
         return sorted(self.directory.glob(f"{self.prefix}[0-9]*.jsonl"))
 
-    def add(self, example: Record) -> None:
+    def add(self, example: Record, key: str | None = None) -> None:
         """Buffer one record; serialised now, so a bad record fails here and not in flush."""
         self._buffer.append(example.to_bytes() + b"\n")
+        self._keys.append(key)
+
+    def discard(self, keys: set[str]) -> int:
+        """Drop the buffered lines added with one of ``keys``; return how many were dropped."""
+        pairs = zip(self._keys, self._buffer, strict=True)
+        kept = [(k, line) for k, line in pairs if k not in keys]
+        dropped = len(self._buffer) - len(kept)
+        self._keys = [k for k, _ in kept]
+        self._buffer = [line for _, line in kept]
+        return dropped
+
+    def purge(self, field: str, values: set[str]) -> dict[Path, int]:
+        """Rewrite every file without the lines whose ``field`` is one of ``values``.
+
+        Each file is replaced atomically (a synced temporary file renamed over it, then the
+        directory synced), so a crash leaves the old file or the new one, never a mix. Returns
+        the lines removed per file that had any. Lines that are not JSON objects are kept.
+        """
+        removed: dict[Path, int] = {}
+        for path in self.files():
+            count = purge_lines(path, field, values)
+            if count:
+                removed[path] = count
+        if removed:
+            _fsync_directory(self.directory)
+        return removed
 
     def flush(self) -> int:
         """Append every buffered line to today's file, fsync it, and return the bytes written.
@@ -127,6 +155,7 @@ class DailyJsonlSink:
         if created:
             _fsync_directory(self.directory)
         del self._buffer[:count]
+        del self._keys[:count]
         return len(data)
 
     def repair(self) -> int:
@@ -136,6 +165,9 @@ class DailyJsonlSink:
         acknowledged and will be written again: dropping them loses nothing.
         """
         dropped = 0
+        # A purge that crashed before its rename left a temporary copy; the original stands.
+        for leftover in self.directory.glob(f".{self.prefix}*.jsonl.purge"):
+            leftover.unlink()
         for path in self.files():
             tail = _torn_tail_length(path)
             if not tail:
@@ -148,6 +180,39 @@ class DailyJsonlSink:
             logger.warning("%s: dropped a torn last line of %d bytes", path, tail)
             dropped += tail
         return dropped
+
+
+def _matches(line: bytes, field: str, values: set[str]) -> bool:
+    try:
+        record = _parse_line(line)
+    except ValueError:
+        return False
+    return record.get(field) in values
+
+
+def purge_lines(path: Path, field: str, values: set[str]) -> int:
+    """Replace ``path`` by a copy without the lines whose ``field`` is in ``values``.
+
+    Returns the lines removed; the file is left untouched when there are none. The caller
+    syncs the directory.
+    """
+    # Cheap pre-check: a value that is not in the file's bytes cannot be on one of its lines.
+    data = path.read_bytes()
+    if not any(json.dumps(v)[1:-1].encode() in data or v.encode() in data for v in values):
+        return 0
+    lines = data.splitlines(keepends=True)
+    kept = [line for line in lines if not _matches(line, field, values)]
+    if len(kept) == len(lines):
+        return 0
+    temporary = path.with_name(f".{path.name}.purge")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        _write_all(fd, b"".join(kept))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temporary, path)
+    return len(lines) - len(kept)
 
 
 @dataclass(frozen=True)

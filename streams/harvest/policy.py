@@ -21,6 +21,7 @@ in which they arrived.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Final
@@ -40,6 +41,19 @@ PRECEDENCE: Final[Mapping[Source, int]] = {"user_report": 1, "appeal": 2, "admin
 #: thousands of reports; the table rewrites the whole list on every change, so an unbounded
 #: list costs quadratic time and changelog bytes while adding nothing to the labels.
 MAX_CORRECTIONS: Final = 100
+
+#: Bytes the kept corrections of one post may take as JSON, by default. A list of at most
+#: MAX_CORRECTIONS can still reach megabytes (100 texts of 20,000 characters), more than the
+#: changelog takes in one record, so the list is bounded by bytes as well.
+MAX_CORRECTIONS_BYTES: Final = 512 * 1024
+
+
+def stored_size(value: object) -> int:
+    """Bytes of ``value`` as JSON with every non-ASCII character escaped.
+
+    An upper bound of what a JSON serialiser writes for it: escaping is the costliest form.
+    """
+    return len(json.dumps(value, separators=(",", ":")))
 
 
 def _rank(correction: Correction) -> tuple[int, datetime, str]:
@@ -78,14 +92,20 @@ def is_contested(corrections: Iterable[Correction], deciding: Correction) -> boo
 
 
 def merge_correction(
-    existing: Sequence[Correction], new: Correction, *, limit: int = MAX_CORRECTIONS
+    existing: Sequence[Correction],
+    new: Correction,
+    *,
+    limit: int = MAX_CORRECTIONS,
+    max_bytes: int = MAX_CORRECTIONS_BYTES,
 ) -> list[Correction]:
-    """Add ``new`` to a post's corrections: deduplicated, oldest first, at most ``limit``.
+    """Add ``new`` to a post's corrections: deduplicated, oldest first, at most ``limit`` of
+    them and at most ``max_bytes`` of JSON (as :func:`stored_size` counts it).
 
-    Over the limit, the lowest-ranked corrections go first (user reports before appeals before
+    Over a bound, the lowest-ranked corrections go first (user reports before appeals before
     admin overrides, older before newer), so the deciding correction is always kept. Keeping the
-    top ``limit`` of a total order gives the same list whatever the arrival order. The cost: a
-    dropped report no longer shows in provenance nor counts towards ``contested``.
+    top of a total order gives the same list whatever the arrival order. The cost: a dropped
+    report no longer shows in provenance nor counts towards ``contested``.
+    Raises ValueError when the deciding correction alone is over ``max_bytes``.
     """
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
@@ -96,9 +116,21 @@ def merge_correction(
             f"but the list holds status {', '.join(sorted(mismatched))}"
         )
     merged = dedupe_corrections([*existing, new])
-    if len(merged) <= limit:
+    sizes = {c.correction_id: stored_size(c.model_dump(mode="json")) for c in merged}
+    if len(merged) <= limit and sum(sizes.values()) + len(merged) + 1 <= max_bytes:
         return merged
-    keep = {c.correction_id for c in sorted(merged, key=_rank)[-limit:]}
+    keep: set[str] = set()
+    used = 1  # the list's brackets; each element adds its size and a comma
+    for correction in sorted(merged, key=_rank, reverse=True)[:limit]:
+        if used + sizes[correction.correction_id] + 1 > max_bytes:
+            if not keep:
+                raise ValueError(
+                    f"correction {correction.correction_id} alone takes "
+                    f"{sizes[correction.correction_id]} bytes, over the {max_bytes} allowed"
+                )
+            break
+        keep.add(correction.correction_id)
+        used += sizes[correction.correction_id] + 1
     return [c for c in merged if c.correction_id in keep]
 
 

@@ -10,6 +10,12 @@ from streams.settings import Settings
 DAY_MS = 24 * 60 * 60 * 1000
 #: A dead letter carries its original record whole plus headers: room above the 1 MiB default.
 DLQ_MAX_MESSAGE_BYTES = 2 * 1024 * 1024
+#: max.message.bytes of the harvester's table changelogs, set explicitly rather than inherited
+#: from the broker; the harvester keeps every table record below TABLE_RECORD_MAX_BYTES.
+TABLE_CHANGELOG_MAX_MESSAGE_BYTES = 1024 * 1024
+#: A table record's bound: half the changelog's limit leaves room for the key, the record
+#: batch's overhead and a serialiser that escapes more than ours.
+TABLE_RECORD_MAX_BYTES = TABLE_CHANGELOG_MAX_MESSAGE_BYTES // 2
 
 CleanupPolicy = Literal["delete", "compact"]
 
@@ -37,14 +43,20 @@ class TopicSpec:
         }
 
 
+def _days(days: float) -> int:
+    return round(days * DAY_MS)
+
+
 def catalog(settings: Settings) -> list[TopicSpec]:
     """Every topic of the pipeline, with names from the settings."""
     partitions = settings.topic_partitions
     return [
         TopicSpec(
             "raw", settings.topic_raw, "status id",
-            "Mastodon Status JSON (schemas/mastodon-status)", partitions, "delete", 7 * DAY_MS,
-            "posts to score, as Mastodon's API returns them; a tombstone deletes a post",
+            "Mastodon Status JSON (schemas/mastodon-status)", partitions, "delete",
+            _days(settings.raw_retention_days),
+            "posts to score, as Mastodon's API returns them; a tombstone deletes a post; "
+            "STREAMS_RAW_RETENTION_DAYS",
         ),
         TopicSpec(
             "scored", settings.topic_scored, "status id", "ScoredStatus (schemas/scored-status)",
@@ -59,8 +71,10 @@ def catalog(settings: Settings) -> list[TopicSpec]:
         ),
         TopicSpec(
             "corrections", settings.topic_corrections, "status id",
-            "Correction (schemas/correction)", partitions, "delete", -1,
-            "moderators' corrections; kept forever: they are the source of the training data",
+            "Correction (schemas/correction)", partitions, "delete",
+            _days(settings.corrections_retention_days),
+            "moderators' corrections, with the texts they carry, until they expire "
+            "(STREAMS_CORRECTIONS_RETENTION_DAYS); the training topic keeps each post's example",
         ),
         TopicSpec(
             "training", settings.topic_training, "status id",

@@ -15,6 +15,7 @@ from streams.harvest.policy import (
     deciding_correction,
     dedupe_corrections,
     merge_correction,
+    stored_size,
 )
 from streams.models.corrections import Correction, FeedbackType, Source, TrainingExample
 
@@ -183,6 +184,26 @@ def test_merge_bound_drops_lowest_ranked_first_and_keeps_the_decider() -> None:
     assert build(merged).deciding_correction_id == "a1"
 
 
+def test_merge_bounds_the_stored_bytes_and_keeps_the_decider() -> None:
+    # 100 reports of 5,000 CJK characters: 3 MB as escaped JSON, three times a changelog record.
+    cjk = "\u8a00" * 5_000
+    override = make("a1", "admin_override", ["insult"], minutes=0, text=cjk)
+    merged: list[Correction] = [override]
+    for i in range(100):
+        merged = merge_correction(merged, make(f"r{i:03}", minutes=i + 1, text=cjk))
+    size = stored_size([c.model_dump(mode="json") for c in merged])
+    assert 400_000 < size <= 512 * 1024
+    assert merged[0].correction_id == "a1"
+    newest_reports = [f"r{i:03}" for i in range(100)][-(len(merged) - 1) :]
+    assert [c.correction_id for c in merged[1:]] == newest_reports
+    assert build(merged).deciding_correction_id == "a1"
+
+
+def test_merge_refuses_a_decider_larger_than_the_bound() -> None:
+    with pytest.raises(ValueError, match="alone takes"):
+        merge_correction([], make("r1", text="x" * 2_000), max_bytes=1_000)
+
+
 def test_merge_rejects_a_useless_limit() -> None:
     with pytest.raises(ValueError, match="limit"):
         merge_correction([], make("r1"), limit=0)
@@ -246,7 +267,7 @@ def test_merge_is_independent_of_arrival_order(corrections: list[Correction], sh
     def fold(items: Sequence[Correction]) -> list[Correction]:
         merged: list[Correction] = []
         for c in items:
-            merged = merge_correction(merged, c, limit=3)
+            merged = merge_correction(merged, c, limit=3, max_bytes=1_200)
         return merged
 
     reordered = list(corrections)

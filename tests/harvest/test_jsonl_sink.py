@@ -248,3 +248,32 @@ def test_lines_added_during_a_threaded_flush_are_kept(tmp_path: Path) -> None:
     sink.flush()
     lines = [json.loads(x) for f in sink.files() for x in f.read_text().splitlines()]
     assert sorted(x["n"] for x in lines) == list(range(20_000))
+
+
+def test_purge_rewrites_only_the_files_holding_the_erased_posts(tmp_path: Path) -> None:
+    days = iter([datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC)])
+    sink = DailyJsonlSink(tmp_path, clock=lambda: next(days))
+    for status_id in ("1", "2", "1"):
+        sink.add(example(status_id, f"text of {status_id}"), key=status_id)
+    sink.flush()
+    sink.add(example("3"), key="3")
+    sink.flush()
+    first, second = sink.files()
+    untouched = second.stat().st_mtime_ns
+    (tmp_path / f".{first.name}.purge").write_bytes(b"left by a crash")
+
+    assert sink.purge("status_id", {"1"}) == {first: 2}
+    assert [r["status_id"] for r in read_jsonl(first)] == ["2"]
+    assert second.stat().st_mtime_ns == untouched
+    assert sink.purge("status_id", {"1"}) == {}
+    assert DailyJsonlSink(tmp_path).repaired_bytes == 0
+    assert not list(tmp_path.glob(".*.purge"))
+
+
+def test_discard_drops_buffered_lines_of_the_erased_posts(tmp_path: Path) -> None:
+    sink = DailyJsonlSink(tmp_path)
+    for status_id in ("1", "2", "1"):
+        sink.add(example(status_id), key=status_id)
+    assert sink.discard({"1"}) == 2
+    sink.flush()
+    assert [r["status_id"] for r in read_jsonl(sink.files()[0])] == ["2"]

@@ -24,6 +24,15 @@ def test_catalog_compacts_scored_and_training_only() -> None:
     assert specs["raw"].retention_ms > 0 and specs["dlq"].retention_ms > 0
 
 
+def test_source_texts_expire_as_the_settings_say() -> None:
+    specs = {
+        s.role: s for s in catalog(Settings(raw_retention_days=2, corrections_retention_days=30))
+    }
+    assert specs["raw"].configs()["retention.ms"] == str(2 * 86_400_000)
+    assert specs["corrections"].configs()["retention.ms"] == str(30 * 86_400_000)
+    assert {s.role for s in catalog(Settings()) if s.retention_ms < 0} == {"scored", "training"}
+
+
 def test_compare_reports_each_difference() -> None:
     spec = next(s for s in catalog(Settings()) if s.role == "scored")
     assert compare(spec, spec.partitions, spec.configs()) == ()
