@@ -16,6 +16,7 @@ from streams.commands import (
     harvest,
     ingest,
     kafka,
+    llm,
     produce,
     schemas,
     topics,
@@ -25,5 +26,7 @@ from streams.settings import Settings
 
 def register_all(app: faust.App, settings: Settings) -> None:
     """Add every subcommand to ``app``'s command line."""
-    for command in (kafka, harvest, demo, topics, produce, ingest, schemas, evaluate, bench, chaos):
+    for command in (
+        kafka, harvest, demo, topics, produce, ingest, schemas, evaluate, llm, bench, chaos,
+    ):
         command.register(app, settings)
