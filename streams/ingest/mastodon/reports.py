@@ -95,7 +95,14 @@ def _none_to_list(value: Any) -> Any:
     return [] if value is None else value
 
 
+def _none_to_false(value: Any) -> Any:
+    # Admin::AccountSerializer gives null, not false, for what a remote account has no user
+    # for (disabled, approved, confirmed).
+    return False if value is None else value
+
+
 Id = Annotated[str, BeforeValidator(_to_str)]
+Flag = Annotated[bool, BeforeValidator(_none_to_false)]
 _Lenient = ConfigDict(extra="ignore", frozen=True)
 
 
@@ -107,10 +114,10 @@ class AdminAccount(BaseModel):
     id: Id
     username: str | None = None
     domain: str | None = Field(None, description="None for a local account.")
-    suspended: bool = False
-    silenced: bool = False
-    sensitized: bool = False
-    disabled: bool = False
+    suspended: Flag = False
+    silenced: Flag = False
+    sensitized: Flag = False
+    disabled: Flag = False
 
     @property
     def sanctions(self) -> list[str]:
