@@ -106,10 +106,13 @@ def _log_report(plan: WebhookPlan) -> None:
     if report is None:
         return
     if report.outcome in ("confirmed_unmapped", "reported_unmapped"):
-        log.warning(
-            "mastodon %s: report %s is %s: none of its rules nor its category is in "
-            "STREAMS_MASTODON_RULE_CATEGORIES, so it labels nothing; map them and replay",
-            plan.event, report.report_id, report.outcome,
+        # A moderator's decision that is lost for training deserves a warning; an unmapped
+        # user report (spam, say) is routine.
+        level = logging.WARNING if report.outcome == "confirmed_unmapped" else logging.INFO
+        log.log(
+            level, "mastodon %s: report %s is %s: neither its rules nor its category are in "
+            "STREAMS_MASTODON_RULE_CATEGORIES, so it labels nothing; map them, then reopen and "
+            "resolve the report to send it again", plan.event, report.report_id, report.outcome,
         )  # fmt: skip
     else:
         log.info(

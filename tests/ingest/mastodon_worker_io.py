@@ -1,0 +1,65 @@
+"""What the Mastodon end-to-end tests share: a worker's metrics, plain HTTP posts, topics read by
+key."""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.error
+import urllib.request
+from collections import defaultdict
+from collections.abc import Callable
+
+from kafka_io import Read, read_until
+from prometheus_client.parser import text_string_to_metric_families
+
+from streams.testing.workers import WorkerProcess
+
+#: Mastodon's webhook secrets are SecureRandom.hex(20).
+SECRET = "5e0f4a1c9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f"
+
+
+def scrape(worker: WorkerProcess) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of the worker's /metrics: (name, sorted labels) -> value."""
+    with urllib.request.urlopen(worker.web_url + "/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def webhooks_counted(worker: WorkerProcess) -> dict[tuple[str, str], float]:
+    """``streams_mastodon_webhooks_total`` by (event, outcome)."""
+    return {
+        (dict(labels)["event"], dict(labels)["outcome"]): value
+        for (name, labels), value in scrape(worker).items()
+        if name == "streams_mastodon_webhooks_total"
+    }
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def by_key(records: list[Read]) -> dict[str, list[bytes | None]]:
+    """Values per key, in the order the topic holds them (per partition)."""
+    found: dict[str, list[bytes | None]] = defaultdict(list)
+    for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+        if record.key is not None:
+            found[record.key.decode()].append(record.value)
+    return found
+
+
+def read_topic(
+    bootstrap: str, topic: str, done: Callable[[dict[str, list[bytes | None]]], bool],
+    timeout_s: float = 60.0,
+) -> dict[str, list[bytes | None]]:  # fmt: skip
+    """``topic`` from the start, by key, until ``done`` says so (or the timeout)."""
+    records = asyncio.run(read_until(bootstrap, [topic], lambda rs: done(by_key(rs)), timeout_s))
+    return by_key(records)
