@@ -1,13 +1,18 @@
 """What the Mastodon end-to-end tests share: a worker's metrics, plain HTTP posts, topics read by
-key."""
+key, and the follower as a child process."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections import defaultdict
 from collections.abc import Callable
+from pathlib import Path
 
 from kafka_io import Read, read_until
 from prometheus_client.parser import text_string_to_metric_families
@@ -63,3 +68,42 @@ def read_topic(
     """``topic`` from the start, by key, until ``done`` says so (or the timeout)."""
     records = asyncio.run(read_until(bootstrap, [topic], lambda rs: done(by_key(rs)), timeout_s))
     return by_key(records)
+
+
+class FollowerProcess:
+    """``streams ingest mastodon`` in a child process, as an operator runs it."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = {**os.environ, **env}
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.exit_codes: list[int] = []
+
+    def start(self) -> FollowerProcess:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "streams.cli", "-l", "info", "ingest", "mastodon"],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+        return self
+
+    def terminate(self) -> None:
+        """SIGTERM, without waiting: statuses keep coming while it shuts down."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout_s: float = 30.0) -> None:
+        if self.proc is not None:
+            try:
+                self.exit_codes.append(self.proc.wait(timeout_s))
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.exit_codes.append(self.proc.wait())
+            self.proc = None
+
+    def stop(self) -> None:
+        self.terminate()
+        self.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
