@@ -10,7 +10,7 @@ publishes, and answers.
 Answers, in the order they are checked:
 
 * 503 when no secret is configured. Not 403: Mastodon gives up on a 4xx (other than 401, 408
-  and 429) but retries a 5xx for about three days, so deliveries made before the operator sets
+  and 429) but retries a 5xx for about two days, so deliveries made before the operator sets
   the secret still arrive once it is set.
 * 415 for another Content-Type than ``application/json``; 413 for a body over
   ``MAX_WEBHOOK_BODY_BYTES``; 401 for a missing, malformed or wrong signature (nothing is read
