@@ -15,7 +15,7 @@ from streams.agents.app_options import faust_options
 from streams.agents.shutdown import ShutdownGuard
 from streams.scoring.factory import backend_identity
 from streams.settings import Settings, get_settings
-from streams.web import feedback, metrics_page
+from streams.web import feedback, metrics_page, webhooks
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -34,6 +34,7 @@ def create_app(settings: Settings) -> faust.App:
     harvest = harvester.register(app, settings, guard)
     if harvest is not None:
         feedback.register(app, harvest, settings)
+    webhooks.register(app, settings)
     metrics_page.register(app)
     return app
 

@@ -18,6 +18,7 @@ from streams.agents.harvester import HarvesterAgent
 from streams.models.corrections import Correction
 from streams.settings import Settings
 from streams.web.auth import Decision, authorize, parse_tokens
+from streams.web.body import read_body
 
 
 def register(app: faust.App, harvester: HarvesterAgent, settings: Settings) -> None:
@@ -36,8 +37,8 @@ def register(app: faust.App, harvester: HarvesterAgent, settings: Settings) -> N
             return refused
         if request.content_type != "application/json":
             return _error(web, 415, "send the correction as Content-Type: application/json")
-        body = await request.content.read(limit + 1)
-        if len(body) > limit or (request.content_length or 0) > limit:
+        body = await read_body(request, limit)
+        if body is None:
             return _error(web, 413, f"a correction is at most {limit} bytes")
         try:
             correction = Correction.model_validate_json(body)

@@ -12,6 +12,7 @@ ALLOWED = {
     ("GET", "/metrics"),
     ("POST", "/api/v1/feedback"),
     ("GET", "/api/feedback/summary"),
+    ("POST", "/webhooks/mastodon"),  # authenticated by Mastodon's signature, not a token
 }
 
 
