@@ -18,6 +18,7 @@ from streams.commands import (
     kafka,
     produce,
     schemas,
+    shadow,
     topics,
 )
 from streams.settings import Settings
@@ -25,5 +26,7 @@ from streams.settings import Settings
 
 def register_all(app: faust.App, settings: Settings) -> None:
     """Add every subcommand to ``app``'s command line."""
-    for command in (kafka, harvest, demo, topics, produce, ingest, schemas, evaluate, bench, chaos):
+    for command in (
+        kafka, harvest, demo, topics, produce, ingest, schemas, evaluate, shadow, bench, chaos,
+    ):  # fmt: skip
         command.register(app, settings)
