@@ -235,6 +235,13 @@ class Settings(BaseSettings):
         "(default data_dir/mastodon/follower_state.json).",
     )
 
+    # --- dead-letter replay (streams dlq replay) -------------------------------------------
+    topic_dlq_replayed: str | None = Field(
+        None,
+        description="Compacted topic marking the dead letters `streams dlq replay` has "
+        "re-published, so none is replayed twice (default: <topic_dlq>.replayed).",
+    )
+
     @field_validator("kafka_bootstrap_servers")
     @classmethod
     def _strip_scheme(cls, value: str) -> str:

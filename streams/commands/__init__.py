@@ -12,6 +12,7 @@ from streams.commands import (
     bench,
     chaos,
     demo,
+    dlq,
     evaluate,
     harvest,
     ingest,
@@ -25,5 +26,7 @@ from streams.settings import Settings
 
 def register_all(app: faust.App, settings: Settings) -> None:
     """Add every subcommand to ``app``'s command line."""
-    for command in (kafka, harvest, demo, topics, produce, ingest, schemas, evaluate, bench, chaos):
+    for command in (
+        kafka, harvest, dlq, demo, topics, produce, ingest, schemas, evaluate, bench, chaos,
+    ):  # fmt: skip
         command.register(app, settings)
