@@ -122,7 +122,10 @@ class Settings(BaseSettings):
         10_000, ge=0, description="Recently scored texts remembered, so repeats are scored once."
     )
     max_text_chars: int = Field(
-        4000, ge=100, description="Longer post texts are cut to this many characters."
+        4000,
+        ge=100,
+        description="Most characters of one post in an LLM request; a longer post is scored "
+        "in overlapping chunks of this size, each category its maximum over them.",
     )
 
     # --- harvester -------------------------------------------------------------------------
@@ -238,6 +241,13 @@ class Settings(BaseSettings):
         None,
         description="Where the follower keeps the last status id it published "
         "(default data_dir/mastodon/follower_state.json).",
+    )
+
+    # --- dead-letter replay (streams dlq replay) -------------------------------------------
+    topic_dlq_replayed: str | None = Field(
+        None,
+        description="Compacted topic marking the dead letters `streams dlq replay` has "
+        "re-published, so none is replayed twice (default: <topic_dlq>.replayed).",
     )
 
     @field_validator("kafka_bootstrap_servers")

@@ -12,6 +12,7 @@ from streams.commands import (
     bench,
     chaos,
     demo,
+    dlq,
     evaluate,
     harvest,
     ingest,
@@ -27,6 +28,7 @@ from streams.settings import Settings
 def register_all(app: faust.App, settings: Settings) -> None:
     """Add every subcommand to ``app``'s command line."""
     for command in (
-        kafka, harvest, demo, topics, produce, ingest, schemas, evaluate, shadow, bench, chaos,
+        kafka, harvest, dlq, demo, topics, produce, ingest, schemas, evaluate, shadow, bench,
+        chaos,
     ):  # fmt: skip
         command.register(app, settings)

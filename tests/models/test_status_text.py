@@ -9,7 +9,13 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.models.status import Status, html_to_text, scoring_target, status_text
+from streams.models.status import (
+    MAX_STATUS_TEXT_CHARS,
+    Status,
+    html_to_text,
+    scoring_target,
+    status_text,
+)
 
 DATA = Path(__file__).parents[1] / "data"
 
@@ -179,3 +185,14 @@ def test_hostile_nesting_renders_in_linear_time() -> None:
     started = time.monotonic()
     assert html_to_text(content) == "x"
     assert time.monotonic() - started < 10
+
+
+def test_an_overlong_status_loses_the_end_of_its_body_not_its_warning_or_alt_texts() -> None:
+    s = status(
+        spoiler_text="cw", content="<p>" + "word " * 20_000 + "</p>",
+        media_attachments=[{"description": "first"}, {"description": "last one"}],
+    )  # fmt: skip
+    text = status_text(s)
+    assert len(text) == MAX_STATUS_TEXT_CHARS
+    assert text.startswith("Content warning: cw\n\nword word")
+    assert text.endswith("\n\nAlt text: first\nAlt text: last one")
