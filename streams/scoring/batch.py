@@ -19,7 +19,13 @@ from streams.categories import CATEGORIES
 from streams.kafka.records import Consumed, Outgoing, dead_letter
 from streams.llm.prompt import PostToScore
 from streams.models.scored import SourceOffset, Timings, Usage, build_scored_status
-from streams.models.status import RawRecordError, StatusDeleted, StatusToScore, parse_raw_record
+from streams.models.status import (
+    RawRecordError,
+    StatusDeleted,
+    StatusToScore,
+    author_id,
+    parse_raw_record,
+)
 from streams.scoring.attempts import ScoringRun, Unscored, score_with_attempts
 from streams.scoring.backend import ScoringBackend
 from streams.scoring.repeat_cache import RepeatCache, text_key
@@ -178,6 +184,7 @@ class Classifier:
                 ),
                 scored_at=datetime.now(UTC),
                 edited=item.edited,
+                account_id=author_id(item.status),
                 source=SourceOffset(
                     topic=record.topic, partition=record.partition, offset=record.offset
                 ),

@@ -116,6 +116,7 @@ def scored_sample() -> dict[str, Any]:
         usage=Usage(input_tokens=0, output_tokens=0),
         timings=Timings(queued_ms=0, llm_ms=0, total_ms=1.5),
         scored_at=datetime(2024, 5, 1, tzinfo=UTC),
+        account_id="109302436954521196",
     )
     data: dict[str, Any] = json.loads(record.to_bytes())
     return data
@@ -209,6 +210,8 @@ def test_mastodon_schema_allows_fields_it_does_not_know() -> None:
         ("scored-status.schema.json", lambda d: d["scores"].update(toxic=1.2)),
         ("scored-status.schema.json", lambda d: d.update(flagged_categories=["slur"])),
         ("scored-status.schema.json", lambda d: d.update(extra=True)),
+        ("scored-status.schema.json", lambda d: d.update(account_id="a b")),
+        ("scored-status.schema.json", lambda d: d.update(schema_version=1)),
         ("dead-letter-headers.schema.json", lambda d: d.update(stage="publish")),
         ("mastodon-status.schema.json", lambda d: d.update(id=42)),
     ],
