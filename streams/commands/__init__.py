@@ -9,6 +9,7 @@ from __future__ import annotations
 import faust
 
 from streams.commands import (
+    actions,
     bench,
     chaos,
     demo,
@@ -25,5 +26,6 @@ from streams.settings import Settings
 
 def register_all(app: faust.App, settings: Settings) -> None:
     """Add every subcommand to ``app``'s command line."""
-    for command in (kafka, harvest, demo, topics, produce, ingest, schemas, evaluate, bench, chaos):
+    commands = (kafka, harvest, demo, topics, produce, ingest, schemas, evaluate, bench, chaos)
+    for command in (*commands, actions):
         command.register(app, settings)

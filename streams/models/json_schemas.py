@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
+from streams.models.actions import ActionRecord, ActionSwitch
 from streams.models.corrections import Correction, TrainingExample
 from streams.models.dead_letter import DeadLetterHeaders
 from streams.models.scored import ScoredStatus
@@ -31,6 +32,8 @@ CONTRACTS: Final[dict[str, type[BaseModel]]] = {
     "correction.schema.json": Correction,
     "training-example.schema.json": TrainingExample,
     "dead-letter-headers.schema.json": DeadLetterHeaders,
+    "action.schema.json": ActionRecord,
+    "action-switch.schema.json": ActionSwitch,
 }
 
 
