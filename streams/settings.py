@@ -278,6 +278,13 @@ class Settings(BaseSettings):
     actions_request_timeout_s: float = Field(
         30.0, gt=0, description="Timeout of one report or webhook request."
     )
+    actions_claim_timeout_s: float = Field(
+        20.0,
+        gt=0,
+        description="A plan must start sending within half of this, or it is abandoned; "
+        "after a crash, a plan that never started sending is acted on anew after all of it. "
+        "The other half allows for workers' clocks disagreeing.",
+    )
     actions_webhook_url: str | None = Field(
         None, description="Where the webhook sink POSTs each action (http or https)."
     )

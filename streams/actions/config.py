@@ -37,6 +37,7 @@ class ActionsConfig(BaseModel):
     backoff_s: float = Field(gt=0)
     backoff_max_s: float = Field(gt=0)
     request_timeout_s: float = Field(gt=0)
+    claim_timeout_s: float = Field(gt=0)
     mastodon_base_url: str | None = None
     mastodon_token: SecretStr | None = None
     webhook_url: str | None = None
@@ -61,6 +62,7 @@ class ActionsConfig(BaseModel):
             backoff_s=settings.actions_backoff_s,
             backoff_max_s=max(settings.actions_backoff_max_s, settings.actions_backoff_s),
             request_timeout_s=settings.actions_request_timeout_s,
+            claim_timeout_s=settings.actions_claim_timeout_s,
             mastodon_base_url=settings.mastodon_base_url,
             mastodon_token=settings.mastodon_access_token,
             webhook_url=settings.actions_webhook_url,

@@ -81,10 +81,12 @@ async def deliver(
     backoff_s: float,
     backoff_max_s: float,
     progress: Delivery | None = None,
+    before_send: Callable[[int], Awaitable[None]] | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> Delivery:
     """Send ``record`` until an answer is final; ``progress`` is updated as it goes, so the
-    caller can tell, if this is cancelled, whether a request was on the wire."""
+    caller can tell, if this is cancelled, whether a request was on the wire.
+    ``before_send(n)`` runs right before request ``n`` (1, 2, ...), after every wait."""
     state = progress or Delivery(Answer("retry", "none", "not sent yet"), 0)
     failures = 0
     while True:
@@ -94,6 +96,8 @@ async def deliver(
             state.waited_s += pause
             await sleep(pause)
         await switch.wait_running()
+        if before_send is not None:
+            await before_send(state.attempts + 1)
         state.in_request = True
         try:
             answer = await sink.send(record)

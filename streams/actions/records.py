@@ -19,8 +19,11 @@ from streams.models.actions import (
 )
 
 INTERRUPTED: Final = (
-    "interrupted: the worker stopped between recording the plan and recording its outcome; "
-    "the report may or may not have been filed, so it is not filed again"
+    "interrupted: the worker stopped between recording that it was sending and recording "
+    "the outcome; the report may or may not have been filed, so it is not filed again"
+)
+ABANDONED: Final = (
+    "abandoned: the claim expired before its call was made; the post is acted on anew"
 )
 
 
@@ -83,11 +86,19 @@ def outcome(plan: ActionRecord, answer: Answer, attempts: int, now: datetime) ->
     return _with(plan, **update, finished_at=now, attempts=attempts)
 
 
-def interrupted(plan: ActionRecord, entry: Entry, now: datetime) -> ActionRecord:
-    """Closes a plan (``entry``) that a crash left without an outcome."""
+def sending(plan: ActionRecord) -> ActionRecord:
+    """Goes on the topic right before the first call: from here a crash leaves it open."""
+    return _with(plan, state="sending")
+
+
+def close_open(plan: ActionRecord, entry: Entry, now: datetime) -> ActionRecord:
+    """Closes a plan (``entry``) left without an outcome: ``interrupted`` once it was sending
+    (never retried), ``abandoned`` while it was only planned (the call was never made)."""
+    was_sending = entry.state == "sending"
     return _with(
         plan, action_id=entry.action_id, planned_at=entry.planned_at or plan.planned_at,
-        state="failed", reason=INTERRUPTED, finished_at=now, retry_allowed=False,
+        state="failed", reason=INTERRUPTED if was_sending else ABANDONED, finished_at=now,
+        retry_allowed=not was_sending,
     )  # fmt: skip
 
 

@@ -1,18 +1,10 @@
 """The action agent: scored records in, at most one report (or webhook) per post out.
 
-Off unless ``STREAMS_ACTIONS_MODE`` is ``dry-run`` or ``live``. For each scored record the
-policy decides whether to act (:mod:`streams.actions.policy`); the ledger says whether the
-post's content was acted on already (:mod:`streams.actions.ledger`). Then:
-
-1. the plan goes on the actions topic, acknowledged by the broker, before anything else;
-2. it is read back: of two plans for one post (a rebalance), only the first is carried out;
-3. in ``live`` mode the sink is called (:mod:`streams.actions.delivery`), and the outcome,
-   done or failed, goes on the topic;
-4. only then is the scored record's offset committed.
-
-A crash between 1 and 3 leaves a plan without an outcome. It is never carried out again (the
-reporting API is not idempotent: never twice); the next delivery of the post closes it as
-failed, ``interrupted``, and counts a possibly missed report.
+Off unless ``STREAMS_ACTIONS_MODE`` is ``dry-run`` or ``live``. Every worker follows the
+whole actions and control topics (the ledger and the stop switch); the scored topic's
+partitions are shared by the workers' action consumers (their own group). Each record is
+acted on as :mod:`streams.agents.action_claims` says, and its offset is committed only once
+the outcome is on the actions topic, so a crash redelivers it and the ledger decides again.
 
 It runs as a task of the Faust app with its own consumer group on the scored topic, not as a
 Faust stream: the stop switch and a sink's rate limit can hold it for hours, and a Faust agent
@@ -25,23 +17,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from datetime import UTC, datetime
 from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from pydantic import ValidationError
 
 from streams import metrics
-from streams.actions import records
 from streams.actions.config import ActionsConfig
-from streams.actions.delivery import Answer, Delivery, Sink, deliver
+from streams.actions.delivery import Sink
 from streams.actions.ledger import Ledger
 from streams.actions.mastodon import MastodonReports
-from streams.actions.policy import ScoredPost, Skip, decide
 from streams.actions.switch import StopSwitch, switch_record
 from streams.actions.topics import ActionLog, publish, start_producer
 from streams.actions.webhook import WebhookActions
+from streams.agents.action_claims import ClaimedActions, Halted
 from streams.agents.shutdown import ShutdownGuard
 from streams.kafka.client import client_options
 from streams.models.actions import SWITCH_KEY, ActionRecord, ActionSwitch
@@ -52,10 +40,6 @@ log = logging.getLogger(__name__)
 #: The agent may wait this long between reads (the stop switch, a day's report budget).
 MAX_POLL_INTERVAL_MS: Final = 24 * 60 * 60 * 1000
 RESTART_DELAY_S: Final = 5.0
-
-
-class Halted(Exception):
-    """The sink refused our token or requests: no action can succeed until that is fixed."""
 
 
 def make_sink(config: ActionsConfig) -> Sink | None:
@@ -81,7 +65,9 @@ class ActionAgent:
         self.consumer: AIOKafkaConsumer | None = None
         self.ready = False
         self.halted: str | None = None
-        self.in_flight: set[str] = set()
+        self.claims = ClaimedActions(
+            config, self.ledger, self.switch, self.log, self.sink, self._publish
+        )
         self.idle = asyncio.Event()
         self.idle.set()
         self.processed: dict[TopicPartition, int] = {}
@@ -185,7 +171,7 @@ class ActionAgent:
     async def _handle_tracked(self, tp: TopicPartition, record: Any) -> None:
         self.idle.clear()
         try:
-            await self.handle(record.value)
+            await self.claims.handle(record.value)
             self.processed[tp] = record.offset + 1
         finally:
             self.idle.set()
@@ -211,105 +197,11 @@ class ActionAgent:
             await consumer.commit(due)
             self.committed.update(due)
 
-    # --- one scored record -------------------------------------------------------------------
-    async def handle(self, value: bytes | None) -> None:
-        post = self._read(value)
-        if post is None:
-            return
-        decision = decide(self.config.policy, post)
-        if isinstance(decision, Skip):
-            metrics.ACTION_SKIPS.labels(decision.reason).inc()
-            return
-        version, mode = records.content_version(post), self.config.mode
-        now = datetime.now(UTC)
-        plan = records.planned(
-            post, decision, self.config.policy, mode=mode, sink=self.config.sink, now=now
-        )
-        left_open = self.ledger.open_plan(post.status_id, version) if mode == "live" else None
-        if left_open is not None and left_open.action_id not in self.in_flight:
-            await self._publish(records.interrupted(plan, left_open, now))
-            metrics.ACTIONS.labels(self.config.sink, "failed").inc()
-            metrics.ACTIONS_POSSIBLY_MISSED.labels(self.config.sink).inc()
-            log.warning("actions: closed plan %s of status %s, cut off by a crash: %s",
-                        left_open.action_id, post.status_id, records.INTERRUPTED)  # fmt: skip
-            return
-        if self.ledger.acted(mode, post.status_id, version):
-            metrics.ACTION_SKIPS.labels("already_acted").inc()
-            return
-        await self.switch.wait_running()
-        where = await self._publish(plan)
-        await self.log.read_past(where.partition, where.offset)
-        if not self.ledger.claim_won(plan):
-            metrics.ACTION_SKIPS.labels("lost_claim").inc()
-            return
-        if mode == "dry-run":
-            metrics.ACTIONS.labels(self.config.sink, "dry_run").inc()
-            return
-        metrics.ACTIONS.labels(self.config.sink, "planned").inc()
-        await self._carry_out(plan)
-
-    def _read(self, value: bytes | None) -> ScoredPost | None:
-        if value is None:
-            metrics.ACTION_SKIPS.labels("deleted").inc()
-            return None
-        try:
-            return ScoredPost.model_validate_json(value)
-        except ValidationError as exc:
-            metrics.ACTION_SKIPS.labels("invalid").inc()
-            log.warning("actions: a scored record is not valid and was left out: %s",
-                        exc.errors()[0]["msg"])  # fmt: skip
-            return None
-
-    async def _carry_out(self, plan: ActionRecord) -> None:
-        assert self.sink is not None
-        started = time.monotonic()
-        progress = Delivery(Answer("retry", "none", "not sent yet"), 0)
-        progress.on_answer.append(self._count_request)
-        self.in_flight.add(plan.action_id)
-        try:
-            delivery = await deliver(
-                self.sink, plan, self.switch, max_attempts=self.config.max_attempts,
-                backoff_s=self.config.backoff_s, backoff_max_s=self.config.backoff_max_s,
-                progress=progress,
-            )  # fmt: skip
-            answer = delivery.answer
-            await self._publish(records.outcome(plan, answer, delivery.attempts, datetime.now(UTC)))
-        except asyncio.CancelledError:
-            await self._close_unsent(plan, progress)
-            raise
-        finally:
-            self.in_flight.discard(plan.action_id)
-        metrics.ACTION_DURATION.observe(time.monotonic() - started)
-        outcome = "done" if answer.kind == "done" else "failed"
-        metrics.ACTIONS.labels(self.config.sink, outcome).inc()
-        if answer.kind == "unknown":
-            metrics.ACTIONS_POSSIBLY_MISSED.labels(self.config.sink).inc()
-        if answer.kind != "done":
-            log.warning("actions: status %s: %s", plan.status_id, answer.detail)
-        if answer.kind == "refused":
-            raise Halted(answer.detail)
-
-    async def _close_unsent(self, plan: ActionRecord, progress: Delivery) -> None:
-        """Stopped while waiting to try again: nothing was done, so say so, and a later
-        delivery of the post may act. Stopped during a request: the plan stays open."""
-        if progress.in_request or progress.answer.kind != "retry":
-            return
-        answer = Answer("failed", "stopped", "the worker stopped before the action was carried out")
-        record = records.outcome(plan, answer, progress.attempts, datetime.now(UTC))
-        try:
-            await asyncio.wait_for(self._publish(record), 5.0)
-        except Exception:
-            log.warning("actions: could not record that plan %s was not carried out",
-                        plan.action_id)  # fmt: skip
-
     async def _publish(self, record: ActionRecord) -> Any:
         assert self.producer is not None
         return await publish(
             self.producer, self.config.topic_actions, record.status_id.encode(), record.to_bytes()
         )
-
-    def _count_request(self, answer: Answer) -> None:
-        metrics.ACTION_REQUESTS.labels(self.config.sink, answer.outcome).inc()
 
     # --- the stop switch -------------------------------------------------------------------
     async def flip(self, state: str, origin: str, reason: str | None) -> ActionSwitch:
@@ -334,7 +226,7 @@ class ActionAgent:
             "ready": self.ready,
             "switch": self.switch.as_json(),
             "halted": self.halted,
-            "in_flight": len(self.in_flight),
+            "in_flight": len(self.claims.in_flight),
             "actions": dict(sorted(self.ledger.counts().items())),
             "invalid_records": self.log.invalid,
         }

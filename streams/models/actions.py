@@ -1,10 +1,12 @@
 """The action records: one per post on ``moderation.actions``, and the stop switch.
 
-An action goes ``planned`` -> ``done`` (with the sink's report id) or ``failed`` (with the
-reason), each state a record keyed by the status id, so the compacted topic keeps the latest
-state of every post's action. ``planned`` is on the topic before the sink is called, so a
-crash leaves a plan without an outcome; the agent then never retries it (see
-``streams.actions.ledger``). No record carries post text.
+An action goes ``planned`` -> ``sending`` -> ``done`` (with the sink's report id) or
+``failed`` (with the reason), each state a record keyed by the status id, so the compacted
+topic keeps the latest state of every post's action. ``planned`` claims the post;
+``sending`` is on the topic before the sink is called, so a crash after it leaves open
+whether the call was made, and the agent then never makes it again. A plan that never got to
+``sending`` was certainly not carried out (see ``streams.actions.ledger``). No record carries
+post text.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ MAX_REASON_CHARS: Final = 500
 SWITCH_KEY: Final = b"actions"
 
 ContentVersion = Literal["original", "edited"]
-ActionState = Literal["planned", "done", "failed"]
+ActionState = Literal["planned", "sending", "done", "failed"]
 Mode = Literal["dry-run", "live"]
 SinkName = Literal["mastodon", "webhook"]
 RuleId = Annotated[str, Field(pattern=r"^[0-9A-Za-z_-]{1,64}$")]
@@ -77,9 +79,10 @@ class ActionRecord(Record):
 
     @model_validator(mode="after")
     def _state_fields_agree(self) -> ActionRecord:
-        if self.state == "planned" and (self.finished_at or self.report_id or self.reason):
-            raise ValueError("a planned action has no finished_at, report_id or reason")
-        if self.state != "planned" and self.finished_at is None:
+        open_state = self.state in ("planned", "sending")
+        if open_state and (self.finished_at or self.report_id or self.reason):
+            raise ValueError(f"a {self.state} action has no finished_at, report_id or reason")
+        if not open_state and self.finished_at is None:
             raise ValueError(f"a {self.state} action needs finished_at")
         if self.state == "failed" and not self.reason:
             raise ValueError("a failed action needs its reason")

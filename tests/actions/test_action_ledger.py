@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from action_samples import NOW, plan_of, post
 
 from streams.actions.delivery import Answer
-from streams.actions.ledger import Ledger
-from streams.actions.records import interrupted, outcome
+from streams.actions.ledger import Ledger, claim_expired, send_deadline
+from streams.actions.records import ABANDONED, INTERRUPTED, close_open, outcome, sending
 from streams.models.actions import ActionRecord
 
 TOXIC = {"scores": {"toxic": 0.9}}
@@ -52,16 +54,47 @@ def test_done_and_unknown_failures_are_final_but_refusals_may_be_retried() -> No
         assert ledger.open_plan("109", "original") is None
 
 
-def test_an_interrupted_plan_is_closed_and_never_retried() -> None:
+def test_a_plan_cut_off_while_sending_is_closed_and_never_retried() -> None:
+    ledger, plan = Ledger(), original()
+    ledger.apply(plan)
+    ledger.apply(sending(plan))
+    assert not ledger.claim_won(plan), "a plan being sent is not claimed again"
+    entry = ledger.open_plan("109", "original")
+    assert entry is not None and entry.state == "sending"
+    closed = close_open(original(), entry, NOW)
+    assert (closed.action_id, closed.planned_at) == (plan.action_id, plan.planned_at)
+    assert (closed.reason, closed.retry_allowed) == (INTERRUPTED, False)
+    ledger.apply(closed)
+    assert ledger.acted("live", "109", "original") and ledger.open_plan("109", "original") is None
+
+
+def test_a_plan_that_never_got_to_sending_is_abandoned_once_its_claim_expired() -> None:
+    ledger, plan = Ledger(), original()
+    ledger.apply(plan)
+    entry = ledger.open_plan("109", "original")
+    assert entry is not None and entry.state == "planned"
+    assert send_deadline(plan.planned_at, 20) == plan.planned_at + timedelta(seconds=10)
+    assert not claim_expired(entry, plan.planned_at + timedelta(seconds=19), 20)
+    assert claim_expired(entry, plan.planned_at + timedelta(seconds=20), 20)
+    closed = close_open(original(), entry, NOW)
+    assert (closed.reason, closed.retry_allowed) == (ABANDONED, True)
+    ledger.apply(closed)
+    assert not ledger.acted("live", "109", "original")
+    again = original()
+    ledger.apply(again)
+    assert ledger.claim_won(again)
+
+
+def test_a_late_sending_record_of_a_closed_plan_changes_nothing() -> None:
     ledger, plan = Ledger(), original()
     ledger.apply(plan)
     entry = ledger.open_plan("109", "original")
     assert entry is not None
-    later = original()
-    closed = interrupted(later, entry, NOW)
-    assert closed.action_id == plan.action_id and closed.planned_at == plan.planned_at
-    ledger.apply(closed)
-    assert ledger.acted("live", "109", "original") and ledger.open_plan("109", "original") is None
+    ledger.apply(close_open(original(), entry, NOW))
+    again = original()
+    ledger.apply(again)
+    ledger.apply(sending(plan))  # the old claimant, too late: it must not call, and did not
+    assert ledger.claim_won(again)
 
 
 def test_the_first_of_two_plans_wins_and_the_winner_finishes() -> None:

@@ -42,6 +42,7 @@ def test_outcomes_say_whether_a_retry_could_report_twice() -> None:
     "change",
     [
         {"state": "done"},  # no finished_at
+        {"state": "sending", "reason": "x"},
         {"state": "failed", "finished_at": "2026-11-02T10:00:01Z"},  # no reason
         {"report_id": "5"},  # a plan has no report id
         {"retry_allowed": True},

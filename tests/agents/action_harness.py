@@ -87,6 +87,8 @@ def action_fields(server: MastodonServerThread, mode: str, **more: object) -> di
         "actions_mode": mode,
         "actions_start_from": "earliest",
         "actions_backoff_s": 0.2,
+        # A claim cut off by a kill is taken over after this long (20 s by default).
+        "actions_claim_timeout_s": 3,
         "mastodon_base_url": server.base_url,
         "mastodon_access_token": token,
         "mastodon_rule_categories": json.dumps(RULES),

@@ -82,11 +82,21 @@ def render_fault(fault: Fault) -> web.Response:
 
 
 class FaultPlan:
-    """Per-endpoint queues of faults, consumed one per call."""
+    """Per-endpoint queues of faults, consumed one per call, and per-endpoint latency."""
 
     def __init__(self) -> None:
         self._queues: dict[str, deque[Fault]] = defaultdict(deque)
+        self._latency: dict[str, float] = {}
         self._lock = threading.Lock()
+
+    def set_latency(self, endpoint: str, seconds: float) -> None:
+        """Answer every later call of ``endpoint`` ``seconds`` late (a busy instance)."""
+        with self._lock:
+            self._latency[endpoint] = seconds
+
+    def latency(self, endpoint: str) -> float:
+        with self._lock:
+            return self._latency.get(endpoint, 0.0)
 
     def inject(self, endpoint: str, status: int, times: int = 1, **options: object) -> None:
         """Answer the next ``times`` calls of ``endpoint`` with ``status``.
@@ -107,3 +117,4 @@ class FaultPlan:
     def clear(self) -> None:
         with self._lock:
             self._queues.clear()
+            self._latency.clear()
