@@ -164,7 +164,14 @@ async def start_producer(settings: Settings) -> AIOKafkaProducer:
         bootstrap_servers=settings.kafka_bootstrap_servers, acks="all",
         enable_idempotence=True, **client_options(settings),
     )  # fmt: skip
-    await producer.start()
+    try:
+        await producer.start()
+    except Exception as exc:
+        await producer.stop()
+        raise BrokerError(
+            f"cannot reach Kafka at {settings.kafka_bootstrap_servers} ({exc}); check "
+            "STREAMS_KAFKA_BOOTSTRAP_SERVERS and `streams kafka status`"
+        ) from exc
     return producer
 
 

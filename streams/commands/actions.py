@@ -46,4 +46,11 @@ def register(app: faust.App, settings: Settings) -> None:
         except StreamsError as exc:
             print(f"error: {exc}", file=sys.stderr)
             sys.exit(2)
+        except Exception as exc:
+            print(
+                f"error: the actions topics at {settings.kafka_bootstrap_servers} cannot be "
+                f"read or written ({exc!r}); check the broker (streams kafka status)",
+                file=sys.stderr,
+            )
+            sys.exit(2)
         print(f"actions {record.state} at {record.changed_at.isoformat()}")

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 from multidict import CIMultiDict
@@ -51,3 +55,24 @@ def test_tampering_and_replays_are_rejected(
 ) -> None:
     with pytest.raises(SignatureRejected, match=message):
         verify(SECRET, headers(timestamp, signature), body, 1767348000)
+
+
+def readme_receiver() -> Any:
+    """The receiver's ``verify`` the README shows, run as written."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text("utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    (code,) = [b for b in blocks if "def verify(secret: bytes, headers" in b]
+    scope: dict[str, Any] = {}
+    exec(code, scope)
+    return scope["verify"]
+
+
+def test_the_readmes_receiver_accepts_ours_and_refuses_replays_and_tampering() -> None:
+    verify_as_documented = readme_receiver()
+    now = int(time.time())
+    signed = {"X-Streams-Timestamp": str(now), "X-Streams-Signature": sign(SECRET, str(now), BODY)}
+    assert verify_as_documented(SECRET, signed, BODY)
+    assert not verify_as_documented(SECRET, signed, BODY + b"!")
+    old = now - 600
+    replay = {"X-Streams-Timestamp": str(old), "X-Streams-Signature": sign(SECRET, str(old), BODY)}
+    assert not verify_as_documented(SECRET, replay, BODY)
