@@ -98,11 +98,10 @@ async def deliver(
         await switch.wait_running()
         if before_send is not None:
             await before_send(state.attempts + 1)
+        # Left set if the request is cancelled: then it may have reached the sink.
         state.in_request = True
-        try:
-            answer = await sink.send(record)
-        finally:
-            state.in_request = False
+        answer = await sink.send(record)
+        state.in_request = False
         state.attempts += 1
         state.answer = answer
         for callback in state.on_answer:

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 #: The agent may wait this long between reads (the stop switch, a day's report budget).
 MAX_POLL_INTERVAL_MS: Final = 24 * 60 * 60 * 1000
 RESTART_DELAY_S: Final = 5.0
+#: How long a stopping worker lets the current action finish before cancelling it.
+STOP_GRACE_S: Final = 5.0
 
 
 def make_sink(config: ActionsConfig) -> Sink | None:
@@ -74,12 +76,13 @@ class ActionAgent:
         self.committed: dict[TopicPartition, int] = {}
         self.revoked: set[TopicPartition] = set()
         self._task: asyncio.Future[None] | None = None
+        self.stopping = False
 
     # --- lifecycle -----------------------------------------------------------------------
     async def run(self) -> None:
         """The agent until the worker stops: reading, acting, and restarting after errors."""
         self._task = asyncio.current_task()
-        while True:
+        while not self.stopping:
             try:
                 if not self.ready:
                     await self._open()
@@ -108,10 +111,19 @@ class ActionAgent:
         )  # fmt: skip
 
     async def stop(self) -> None:
-        """On the worker's stop: end the agent, closing what the current action allows."""
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        """On the worker's stop: let the current action finish, then end the agent.
+
+        Cancelling a report on the wire would leave open whether it was filed (a report
+        possibly missed); an action still waiting to be sent is closed as not carried out.
+        """
+        self.stopping = True
+        task = self._task
+        if task is not None and not task.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_S)
+            except Exception:  # not finished in time (or failed): cancel it
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         if self.consumer is not None:
             await self.consumer.stop()
         await self.log.stop()
@@ -148,19 +160,22 @@ class ActionAgent:
         await consumer.start()
         self.consumer = consumer
         try:
-            while True:
+            while not self.stopping:
                 await self.switch.wait_running()
                 batches = await consumer.getmany(timeout_ms=500, max_records=100)
                 try:
                     for tp, batch in batches.items():
                         for record in batch:
-                            if tp in self.revoked:
+                            if tp in self.revoked or self.stopping:
                                 break
                             await self._handle_tracked(tp, record)
                 except BaseException:
                     # Only what was handled: the rest of the batch is read again.
                     await asyncio.shield(self._commit_quietly())
                     raise
+                if self.stopping:
+                    await self._commit_quietly()
+                    return
                 await self._commit(everything=True)
         finally:
             self.consumer = None
@@ -182,15 +197,17 @@ class ActionAgent:
         except Exception as exc:  # redone after the restart; the ledger keeps that harmless
             log.info("actions: commit of the handled records failed (%s)", exc)
 
-    async def _commit(self, everything: bool) -> None:
+    async def _commit(self, everything: bool, leaving: set[TopicPartition] | None = None) -> None:
         """Commit what is done. ``everything``: every record fetched was handled, so each
-        partition's position is done too (and pins where a new group starts)."""
+        partition's position is done too (and pins where a new group starts). ``leaving``:
+        only these partitions, which a rebalance is taking away."""
         consumer = self.consumer
         if consumer is None:
             return
-        offsets = dict(self.processed)
+        owned = leaving if leaving is not None else consumer.assignment() - self.revoked
+        offsets = {tp: o for tp, o in self.processed.items() if tp in owned}
         if everything:
-            for tp in consumer.assignment() - self.revoked:
+            for tp in owned:
                 offsets[tp] = await consumer.position(tp)
         due = {tp: o for tp, o in offsets.items() if self.committed.get(tp) != o}
         if due:
@@ -243,7 +260,7 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         agent.revoked |= set(revoked)
         try:
             await asyncio.wait_for(agent.idle.wait(), 10.0)
-            await agent._commit(everything=False)
+            await agent._commit(everything=False, leaving=set(revoked))
         except Exception as exc:  # the new owner redoes it; the ledger keeps that harmless
             log.info("actions: commit before a rebalance failed (%s)", exc)
         for tp in revoked:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pytest
 from action_samples import plan_of, post
 
-from streams.actions.delivery import Answer, deliver
+from streams.actions.delivery import Answer, Delivery, deliver
 from streams.actions.switch import StopSwitch, switch_record
 from streams.models.actions import ActionRecord, SinkName
 
@@ -118,3 +118,33 @@ def test_the_switch_stays_closed_until_the_control_topic_is_read() -> None:
     assert not switch.running and switch.as_json()["state"] == "stopped"
     switch.apply(switch_record("running", "command", None))
     assert switch.running and switch.generation == 2
+
+
+def test_a_request_cancelled_on_the_wire_is_known_to_have_maybe_reached_the_sink() -> None:
+    class HangingSink(ScriptedSink):
+        async def send(self, record: ActionRecord) -> Answer:
+            self.sent.append(0.0)
+            await asyncio.sleep(10)
+            return DONE
+
+    async def main() -> Delivery:
+        progress = Delivery(Answer("retry", "none", "not sent yet"), 0)
+        sink = HangingSink(deque())
+        task = asyncio.ensure_future(
+            deliver(
+                sink,
+                PLAN,
+                running(),
+                max_attempts=1,
+                backoff_s=1,
+                backoff_max_s=1,
+                progress=progress,
+            )
+        )
+        await asyncio.sleep(0.05)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return progress
+
+    progress = asyncio.run(main())
+    assert progress.in_request and progress.attempts == 0

@@ -33,6 +33,7 @@ from action_harness import (
 )
 from kafka_io import create_topics, produce_statuses, read_until
 
+from streams.kafka.launcher import free_port
 from streams.testing.mastodon import MastodonServerThread
 from streams.testing.topics import RunTopics
 from streams.testing.workers import WorkerProcess
@@ -389,3 +390,62 @@ def test_the_webhook_sink_delivers_every_flagged_post_once_signed(
         latest[s].action_id: 1 for s in flagged})  # fmt: skip
     assert {a.state for a in latest.values()} == {"done"} and set(latest) == flagged
     assert [c for c in mastodon.server.rest.calls if c.endpoint == "reports"] == []
+
+
+def test_two_workers_share_the_posts_through_rebalances_and_report_each_once(
+    kafka_bootstrap: str, worker_env: dict[str, str], run_topics: RunTopics, tmp_path: Path,
+    mastodon: MastodonServerThread,
+) -> None:  # fmt: skip
+    posts = make_posts(mastodon, 180)
+    flagged = {p.status_id for p in posts if p.flagged}
+    mastodon.server.faults.set_latency("reports", 0.25)  # so the rebalances land mid-stream
+    env = {**worker_env, **action_fields(mastodon, "live")}
+    create_topics(env)
+    statuses = [p.status for p in posts]
+    produce_statuses(kafka_bootstrap, run_topics.raw, statuses + statuses)
+    first = WorkerProcess(env, tmp_path / "first.log").start()
+    second_env = {
+        **env,
+        "STREAMS_WEB_PORT": str(free_port()),
+        "STREAMS_DATA_DIR": str(tmp_path / "second-data"),
+        # Its own bot account, to tell whose reports are whose.
+        "STREAMS_MASTODON_ACCESS_TOKEN": mastodon.server.add_token("write:reports").token,
+    }
+    second = WorkerProcess(second_env, tmp_path / "second.log")
+    try:
+        wait_until("a fifth of the reports", lambda: len(reports_by_status(mastodon)) >= len(
+            flagged) / 5, 120, first.log_tail)  # fmt: skip
+        second.start()  # a rebalance: partitions move while both are reporting
+        wait_until("three fifths", lambda: len(reports_by_status(mastodon)) >= 3 * len(
+            flagged) / 5, 120, second.log_tail)  # fmt: skip
+        assert first.stop() == 0  # another: the leaving worker commits what it has done
+        wait_until(
+            "every flagged post reported",
+            lambda: set(reports_by_status(mastodon)) == flagged,
+            120,
+            second.log_tail,
+        )
+        time.sleep(2)
+    finally:
+        first.stop()
+        second.stop()
+    reports = reports_by_status(mastodon)
+    with mastodon.server.state.lock:
+        reporters = Counter(r.account_id for r in mastodon.server.state.reports.values())
+    history = all_actions(kafka_bootstrap, run_topics.actions)
+    lost = sum(1 for a in history if a.state == "planned") - len(flagged)
+    print(
+        f"\ntwo workers: N={len(flagged)}, {len(reports)} reported, "
+        f"{sum(n - 1 for n in reports.values())} twice, "
+        f"{max(lost, 0)} extra plans (claims lost or taken over); by worker "
+        f"{sorted(reporters.values())}"
+    )
+    assert len(reporters) == 2, "both workers reported"
+    twice = {s for s, n in reports.items() if n > 1}
+    assert not twice, "\n".join(
+        f"{a.status_id} {a.state} {a.action_id[:8]} {a.planned_at} {a.reason}"
+        for a in history
+        if a.status_id in twice
+    )
+    assert set(reports) == flagged
+    check_reports(mastodon, posts)
