@@ -9,6 +9,7 @@ from __future__ import annotations
 import faust
 
 from streams.commands import (
+    actions,
     bench,
     chaos,
     demo,
@@ -28,7 +29,7 @@ from streams.settings import Settings
 def register_all(app: faust.App, settings: Settings) -> None:
     """Add every subcommand to ``app``'s command line."""
     for command in (
-        kafka, harvest, dlq, demo, topics, produce, ingest, schemas, evaluate, shadow, bench,
-        chaos,
+        kafka, harvest, dlq, demo, topics, produce, ingest, schemas, evaluate, shadow, actions,
+        bench, chaos,
     ):  # fmt: skip
         command.register(app, settings)

@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
+from streams.models.actions import ActionRecord, ActionSwitch
 from streams.models.corrections import Correction, TrainingExample
 from streams.models.dead_letter import DeadLetterHeaders
 from streams.models.replay_marker import ReplayMarker
@@ -33,6 +34,8 @@ CONTRACTS: Final[dict[str, type[BaseModel]]] = {
     "training-example.schema.json": TrainingExample,
     "dead-letter-headers.schema.json": DeadLetterHeaders,
     "dlq-replay-marker.schema.json": ReplayMarker,
+    "action.schema.json": ActionRecord,
+    "action-switch.schema.json": ActionSwitch,
 }
 
 

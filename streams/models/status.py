@@ -38,6 +38,8 @@ DELETION_MARKERS: Final = frozenset({"deleted", "event"})
 _ID_PATTERN: Final = r"^[!-~]{1,128}$"
 _ID: Final = re.compile(_ID_PATTERN)
 StatusId = Annotated[str, Field(pattern=_ID_PATTERN, strict=True)]
+#: An account id as records carry it: the same shape as a status id.
+AccountId = Annotated[str, Field(pattern=_ID_PATTERN, strict=True)]
 
 
 def _none_to_empty(value: Any) -> Any:
@@ -161,6 +163,15 @@ def status_sections(status: Status) -> StatusSections:
         [m.description or "" for m in status.media_attachments],
         MAX_STATUS_TEXT_CHARS,
     )
+
+
+def author_id(status: Status) -> str | None:
+    """The id of ``status``'s author when it is one a key or a report can carry, else None.
+
+    An odd account id must not cost the post its scores, so it reads as unknown instead.
+    """
+    account_id = status.account.id if status.account is not None else None
+    return account_id if account_id is not None and _ID.fullmatch(account_id) else None
 
 
 def status_text(status: Status) -> str:

@@ -18,7 +18,13 @@ from pydantic import ValidationError
 from streams.categories import CATEGORIES
 from streams.kafka.records import Consumed, Outgoing, dead_letter
 from streams.models.scored import SourceOffset, Timings, Usage, build_scored_status
-from streams.models.status import RawRecordError, StatusDeleted, StatusToScore, parse_raw_record
+from streams.models.status import (
+    RawRecordError,
+    StatusDeleted,
+    StatusToScore,
+    author_id,
+    parse_raw_record,
+)
 from streams.scoring.attempts import ScoringRun, Unscored
 from streams.scoring.backend import ScoringBackend
 from streams.scoring.chunked import ChunkedPost, plan_post, score_chunked
@@ -181,6 +187,7 @@ class Classifier:
                 ),
                 scored_at=datetime.now(UTC),
                 edited=item.edited,
+                account_id=author_id(item.status),
                 source=SourceOffset(
                     topic=record.topic, partition=record.partition, offset=record.offset
                 ),

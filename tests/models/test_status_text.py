@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from streams.models.status import (
     MAX_STATUS_TEXT_CHARS,
     Status,
+    author_id,
     html_to_text,
     scoring_target,
     status_text,
@@ -157,6 +158,16 @@ def test_boost_is_scored_as_the_boosted_status() -> None:
     assert target.id == "200"
     assert status_text(target) == "original words"
     assert scoring_target(target) is target
+
+
+def test_author_is_the_scored_statuses_account_and_odd_ids_read_as_unknown() -> None:
+    boosted = {"id": "2", "account": {"id": "109"}}
+    assert author_id(scoring_target(status(account={"id": "7"}, reblog=boosted))) == "109"
+    assert author_id(status(account={"id": "7"})) == "7"
+    assert author_id(status()) is None
+    assert author_id(status(account={"acct": "someone"})) is None
+    assert author_id(status(account={"id": "has space"})) is None
+    assert author_id(status(account={"id": "x" * 129})) is None
 
 
 @given(st.text())
