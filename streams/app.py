@@ -10,12 +10,12 @@ from __future__ import annotations
 import faust
 
 from streams import __version__, metrics
-from streams.agents import classifier, flow_control, harvester, log_policy, mirror
+from streams.agents import actions, classifier, flow_control, harvester, log_policy, mirror
 from streams.agents.app_options import faust_options
 from streams.agents.shutdown import ShutdownGuard
 from streams.scoring.factory import backend_identity
 from streams.settings import Settings, get_settings
-from streams.web import feedback, metrics_page
+from streams.web import action_switch, feedback, metrics_page, webhooks
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -34,6 +34,10 @@ def create_app(settings: Settings) -> faust.App:
     harvest = harvester.register(app, settings, guard)
     if harvest is not None:
         feedback.register(app, harvest, settings)
+    webhooks.register(app, settings)
+    acting = actions.register(app, settings, guard)
+    if acting is not None:
+        action_switch.register(app, acting, settings)
     metrics_page.register(app)
     return app
 

@@ -125,6 +125,48 @@ TRAINING_EXAMPLES = Counter(
 JSONL_BYTES = Counter(
     "streams_jsonl_bytes_total", "Bytes appended to the harvest JSONL files.", registry=REGISTRY
 )
+# --- actions: reports of flagged posts ----------------------------------------------------
+ACTIONS = Counter(
+    "streams_actions_total",
+    "Actions by sink and outcome: dry_run (planned and recorded, no call made), planned, "
+    "done (the sink acted), failed (it did not, or may have: see the record's reason).",
+    ["sink", "outcome"],
+    registry=REGISTRY,
+)
+ACTIONS_POSSIBLY_MISSED = Counter(
+    "streams_actions_possibly_missed_total",
+    "Plans a crash left without an outcome: never carried out again, so the report may be "
+    "missing; and answers that left open whether the sink acted.",
+    ["sink"],
+    registry=REGISTRY,
+)
+ACTION_SKIPS = Counter(
+    "streams_action_skips_total",
+    "Scored records the action agent did not act on, by reason (below_threshold, language, "
+    "no_account, already_acted, lost_claim, deleted, invalid).",
+    ["reason"],
+    registry=REGISTRY,
+)
+ACTION_REQUESTS = Counter(
+    "streams_action_requests_total",
+    "Requests to the action sink, by sink and outcome (ok, rate_limited, server_error, "
+    "unreachable, no_answer, refused, not_found, rejected).",
+    ["sink", "outcome"],
+    registry=REGISTRY,
+)
+ACTION_DURATION = Histogram(
+    "streams_action_duration_seconds",
+    "From an action's plan to its outcome, retries and rate-limit waits included.",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900),
+    registry=REGISTRY,
+)
+ACTIONS_HALTED = Gauge(
+    "streams_actions_halted",
+    "1 while the action agent does not act, by reason: stop_switch (an operator stopped it) "
+    "or error (the sink refused its token or requests).",
+    ["reason"],
+    registry=REGISTRY,
+)
 BUILD_INFO = Gauge(
     "streams_build_info",
     "Always 1; the labels say what this worker runs.",
@@ -153,6 +195,16 @@ def prime(backend: str) -> None:
         ("harvest", "invalid_correction"), ("harvest", "text_wait_expired"),
     ):  # fmt: skip
         DEAD_LETTERS.labels(stage, reason)
+    for sink in ("mastodon", "webhook"):
+        for outcome in ("dry_run", "planned", "done", "failed"):
+            ACTIONS.labels(sink, outcome)
+        for outcome in ("ok", "rate_limited", "server_error", "refused"):
+            ACTION_REQUESTS.labels(sink, outcome)
+        ACTIONS_POSSIBLY_MISSED.labels(sink)
+    for reason in ("below_threshold", "language", "no_account", "already_acted", "lost_claim"):
+        ACTION_SKIPS.labels(reason)
+    for reason in ("stop_switch", "error"):
+        ACTIONS_HALTED.labels(reason)
     for source in ("admin_override", "user_report", "appeal"):
         for feedback_type in ("false_positive", "false_negative", "other"):
             CORRECTIONS.labels(source, feedback_type)

@@ -122,7 +122,10 @@ class Settings(BaseSettings):
         10_000, ge=0, description="Recently scored texts remembered, so repeats are scored once."
     )
     max_text_chars: int = Field(
-        4000, ge=100, description="Longer post texts are cut to this many characters."
+        4000,
+        ge=100,
+        description="Most characters of one post in an LLM request; a longer post is scored "
+        "in overlapping chunks of this size, each category its maximum over them.",
     )
 
     # --- harvester -------------------------------------------------------------------------
@@ -238,6 +241,73 @@ class Settings(BaseSettings):
         None,
         description="Where the follower keeps the last status id it published "
         "(default data_dir/mastodon/follower_state.json).",
+    )
+
+    # --- dead-letter replay (streams dlq replay) -------------------------------------------
+    topic_dlq_replayed: str | None = Field(
+        None,
+        description="Compacted topic marking the dead letters `streams dlq replay` has "
+        "re-published, so none is replayed twice (default: <topic_dlq>.replayed).",
+    )
+
+    # --- actions: reports of flagged posts (Mastodon's report API or a signed webhook) ------
+    actions_mode: Literal["off", "dry-run", "live"] = Field(
+        "off",
+        description="off: no action agent; dry-run: actions are planned and recorded on the "
+        "actions topic, no call is made; live: reports are filed.",
+    )
+    actions_sink: Literal["mastodon", "webhook"] = Field(
+        "mastodon", description="Where live actions go: Mastodon's report API, or a webhook."
+    )
+    topic_actions: str = Field(
+        "moderation.actions", description="One action record per post (compacted)."
+    )
+    topic_action_control: str = Field(
+        "moderation.actions.control", description="The stop switch of the actions (compacted)."
+    )
+    actions_thresholds: dict[str, float | None] = Field(
+        default_factory=dict,
+        description='JSON: category -> score at which to act, e.g. {"threat": 0.7, "toxic": '
+        "null} (null: never act on it); unlisted categories use STREAMS_FLAG_THRESHOLD.",
+    )
+    actions_languages: str = Field(
+        "",
+        description="Comma-separated languages to act on (e.g. nl,en); empty: every language. "
+        "With a list, posts of unknown language are left alone.",
+    )
+    actions_rule_ids: dict[str, list[str]] | None = Field(
+        None,
+        description='JSON: category -> the instance\'s rule ids it breaks, e.g. {"racism": ["1"]}.'
+        " Unset: read backwards from STREAMS_MASTODON_RULE_CATEGORIES.",
+    )
+    actions_forward: bool = Field(
+        False, description="Ask Mastodon to forward reports of remote posts to their server."
+    )
+    actions_start_from: Literal["latest", "earliest"] = Field(
+        "latest",
+        description="Where a new action agent (no committed offsets) starts on the scored "
+        "topic: latest acts on posts scored from then on, earliest on its whole history.",
+    )
+    actions_max_attempts: int = Field(
+        8, ge=1, description="Tries of one action on 5xx and connection errors (429s wait)."
+    )
+    actions_backoff_s: float = Field(1.0, gt=0, description="First backoff; doubles per try.")
+    actions_backoff_max_s: float = Field(60.0, gt=0)
+    actions_request_timeout_s: float = Field(
+        30.0, gt=0, description="Timeout of one report or webhook request."
+    )
+    actions_claim_timeout_s: float = Field(
+        20.0,
+        gt=0,
+        description="A plan must start sending within half of this, or it is abandoned; "
+        "after a crash, a plan that never started sending is acted on anew after all of it. "
+        "The other half allows for workers' clocks disagreeing.",
+    )
+    actions_webhook_url: str | None = Field(
+        None, description="Where the webhook sink POSTs each action (http or https)."
+    )
+    actions_webhook_secret: SecretStr | None = Field(
+        None, description="HMAC-SHA256 key of the webhook's X-Streams-Signature."
     )
 
     @field_validator("kafka_bootstrap_servers")

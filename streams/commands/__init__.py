@@ -9,9 +9,11 @@ from __future__ import annotations
 import faust
 
 from streams.commands import (
+    actions,
     bench,
     chaos,
     demo,
+    dlq,
     evaluate,
     harvest,
     ingest,
@@ -19,6 +21,7 @@ from streams.commands import (
     llm,
     produce,
     schemas,
+    shadow,
     topics,
 )
 from streams.settings import Settings
@@ -27,6 +30,7 @@ from streams.settings import Settings
 def register_all(app: faust.App, settings: Settings) -> None:
     """Add every subcommand to ``app``'s command line."""
     for command in (
-        kafka, harvest, demo, topics, produce, ingest, schemas, evaluate, llm, bench, chaos,
-    ):
+        kafka, harvest, dlq, demo, topics, produce, ingest, schemas, evaluate, shadow, actions,
+        llm, bench, chaos,
+    ):  # fmt: skip
         command.register(app, settings)

@@ -1,4 +1,5 @@
-"""The demo: a broker, the topics, a worker, the bundled sample posts, and a summary of the scores.
+"""The demo: a broker, the topics, a worker, the bundled sample posts, a summary of the scores,
+and an evaluation of them against the sample's hand labels.
 
 Runs on a fresh machine without an OpenAI key (the offline lexicon backend scores then).
 """
@@ -13,44 +14,21 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from streams.categories import CATEGORIES
+from streams.demo.sample import LABELS_FILE, SamplePost, load_sample, load_sample_labels
 from streams.errors import PortInUseError, StreamsError
 from streams.kafka.admin import ensure_topics
 from streams.kafka.catalog import catalog
 from streams.kafka.local_broker import kafka_up
 from streams.models.dead_letter import DeadLetterHeaders
 from streams.models.scored import ScoredStatus
-from streams.models.status import StatusToScore, parse_raw_record
 from streams.scoring.factory import backend_name
 from streams.settings import Settings
 from streams.testing.workers import WorkerProcess, worker_env
-
-
-@dataclass(frozen=True)
-class SamplePost:
-    key: bytes
-    value: bytes
-    #: The id its scored record carries (a boost is scored as the boosted status).
-    scored_id: str
-
-
-def load_sample() -> list[SamplePost]:
-    text = (resources.files("streams") / "data" / "sample_statuses.jsonl").read_text("utf-8")
-    posts = []
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        value = line.encode()
-        parsed = parse_raw_record(None, value)
-        assert isinstance(parsed, StatusToScore), "the bundled sample holds only statuses"
-        own_id = parsed.boosted_by or parsed.status_id
-        posts.append(SamplePost(own_id.encode(), value, parsed.status_id))
-    return posts
 
 
 @dataclass
@@ -169,4 +147,21 @@ def run_demo(settings: Settings, timeout_s: float = 300.0) -> Summary:
             print(f"worker exited with {code}; log: {worker.log_path}", file=sys.stderr)
     for line in summary.lines(backend):
         say(line)
+    for line in evaluation_lines(summary):
+        say(line)
     return summary
+
+
+def evaluation_lines(summary: Summary) -> list[str]:
+    """The scores against the sample's hand labels, or why they cannot be evaluated here."""
+    from streams.evaluation.command import INSTALL_HINT, missing_libraries
+
+    missing = missing_libraries(plot=False)
+    if missing:
+        return [f"evaluation skipped: it needs {', '.join(missing)} ({INSTALL_HINT})"]
+    from streams.demo.assessment import assess, assessment_lines
+
+    labels = load_sample_labels()
+    result = assess(summary.scored, labels.categories_of())
+    source = f"the hand labels of streams/data/{LABELS_FILE} (one annotator)"
+    return assessment_lines(result, source)

@@ -3,7 +3,8 @@
 A configuration is a backend name plus settings overrides (``openai,openai_model=gpt-4o``); it
 builds its backend with ``make_backend`` from the run's settings with those overrides. Cases
 go in batches of the configuration's ``batch_size``, at most ``max_batches_in_flight`` at a
-time, each through ``score_with_attempts``: a case still without scores after the last attempt
+time, each through ``score_chunked`` (a text over ``max_text_chars`` in chunks, as the
+classifier scores posts): a case still without scores after the last attempt
 is unscored (with the reason), never given zeros. Batches never mix files, so each file's
 tokens and cost are its own.
 """
@@ -20,9 +21,9 @@ from pydantic import ValidationError
 
 from streams.errors import ConfigurationError
 from streams.evaluation.cases import LabelledCase
-from streams.llm.prompt import PostToScore
-from streams.scoring.attempts import ScoringRun, Unscored, score_with_attempts
+from streams.scoring.attempts import ScoringRun, Unscored
 from streams.scoring.backend import ScoringBackend, TokenUsage
+from streams.scoring.chunked import ChunkedPost, plan_text, score_chunked
 from streams.scoring.factory import backend_identity, make_backend
 from streams.settings import Settings
 
@@ -94,8 +95,9 @@ class FileScores:
         self.calls += run.calls
 
 
-def batches(cases: Sequence[LabelledCase], size: int, max_chars: int) -> list[list[PostToScore]]:
-    posts = [PostToScore(c.case_id, c.text[:max_chars], c.language) for c in cases]
+def batches(cases: Sequence[LabelledCase], size: int, max_chars: int) -> list[list[ChunkedPost]]:
+    # A text longer than one item's budget is scored in chunks, as the classifier scores posts.
+    posts = [plan_text(c.case_id, c.text, c.language, max_chars) for c in cases]
     return [posts[i : i + size] for i in range(0, len(posts), size)]
 
 
@@ -111,9 +113,9 @@ async def score_file(
     started = time.perf_counter()
     slots = asyncio.Semaphore(settings.max_batches_in_flight)
 
-    async def one(batch: list[PostToScore]) -> None:
+    async def one(batch: list[ChunkedPost]) -> None:
         async with slots:
-            run = await score_with_attempts(backend, batch, settings.max_attempts)
+            run = await score_chunked(backend, batch, settings.max_attempts, settings.batch_size)
         result.add(run)
         progress(len(batch))
 

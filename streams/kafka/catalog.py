@@ -81,6 +81,19 @@ def catalog(settings: Settings) -> list[TopicSpec]:
             "TrainingExample (schemas/training-example)", partitions, "compact", -1,
             "the current training example of every post; a tombstone erases one",
         ),
+        TopicSpec(
+            "actions", settings.topic_actions, "status id", "ActionRecord (schemas/action)",
+            partitions, "compact", -1,
+            "the latest state of the action on every flagged post (planned, done, failed); "
+            "read whole by every worker so no post is reported twice",
+            # Compaction may drop a superseded plan only well after every worker has read it.
+            {"min.compaction.lag.ms": str(DAY_MS)},
+        ),
+        TopicSpec(
+            "action_control", settings.topic_action_control, "\"actions\"",
+            "ActionSwitch (schemas/action-switch)", 1, "compact", -1,
+            "the stop switch of the actions: its latest record holds for every worker",
+        ),
     ]  # fmt: skip
 
 

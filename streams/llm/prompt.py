@@ -30,9 +30,6 @@ from streams.categories import CATEGORIES, DEFINITIONS
 #: Bump when the prompt or the reply format changes: it goes on every scored record.
 PROMPT_VERSION: Final = "sparse-v1"
 
-#: Longer texts are cut: bounds a request's tokens (Mastodon's default limit is 500 characters).
-MAX_TEXT_CHARS: Final = 2000
-
 ID_MIN: Final = 100_000
 ID_MAX: Final = 999_999
 _EXAMPLE_IDS: Final = (318274, 905113)
@@ -138,7 +135,9 @@ def _item_json(item_id: int, post: PostToScore) -> str:
     item: dict[str, Any] = {"id": item_id}
     if post.language:
         item["lang"] = post.language
-    item["text"] = post.text[:MAX_TEXT_CHARS]
+    # Whole: the caller bounds each item (STREAMS_MAX_TEXT_CHARS; longer posts go in chunks),
+    # so nothing here silently drops the end of a text, where alt texts are.
+    item["text"] = post.text
     # ensure_ascii=False keeps Dutch accents and emoji as cheap tokens; quotes, backslashes and
     # control characters are still escaped, which is what keeps the text inside its string.
     return json.dumps(item, ensure_ascii=False, separators=(",", ":"))

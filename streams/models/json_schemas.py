@@ -12,8 +12,10 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
+from streams.models.actions import ActionRecord, ActionSwitch
 from streams.models.corrections import Correction, TrainingExample
 from streams.models.dead_letter import DeadLetterHeaders
+from streams.models.replay_marker import ReplayMarker
 from streams.models.scored import ScoredStatus
 from streams.models.status import Status
 
@@ -31,6 +33,9 @@ CONTRACTS: Final[dict[str, type[BaseModel]]] = {
     "correction.schema.json": Correction,
     "training-example.schema.json": TrainingExample,
     "dead-letter-headers.schema.json": DeadLetterHeaders,
+    "dlq-replay-marker.schema.json": ReplayMarker,
+    "action.schema.json": ActionRecord,
+    "action-switch.schema.json": ActionSwitch,
 }
 
 

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, AwareDatetime, Field, create_model, model_v
 
 from streams.categories import CATEGORIES, Category
 from streams.models.base import Record
+from streams.models.status import AccountId
 
 #: A probability-like score: finite, within 0..1.
 Score = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
@@ -78,10 +79,18 @@ class SourceOffset(Record):
 
 
 class ScoredStatus(Record):
-    """A status's scores on the twelve categories and whether it is flagged."""
+    """A status's scores on the twelve categories and whether it is flagged.
 
-    schema_version: Literal[1] = 1
+    Version 2 added ``account_id`` (the author, whom a report names).
+    """
+
+    schema_version: Literal[2] = 2
     status_id: str = Field(min_length=1, description="Id of the scored status; the record key.")
+    account_id: AccountId | None = Field(
+        None,
+        description="Id of the status's author (for a boost, of the boosted status's author); "
+        "null when the raw record names none.",
+    )
     language: str | None = None
     scores: CategoryScores
     overall: Score = Field(description="The highest category score.")
@@ -132,6 +141,7 @@ def build_scored_status(
     scored_at: datetime,
     edited: bool = False,
     source: SourceOffset | None = None,
+    account_id: str | None = None,
 ) -> ScoredStatus:
     """A ``ScoredStatus`` with ``overall``, ``flagged`` and ``flagged_categories`` computed.
 
@@ -142,6 +152,7 @@ def build_scored_status(
     categories = flagged_categories(checked, threshold)
     fields: dict[str, Any] = {
         "status_id": status_id,
+        "account_id": account_id,
         "language": language,
         "scores": checked,
         "overall": max(checked.values()),

@@ -18,7 +18,8 @@ from typing import Annotated, Any, Final
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from streams.errors import InvalidRecordError
-from streams.models.status_html import SURROGATE, WHITESPACE, html_to_text
+from streams.models.status_html import html_to_text
+from streams.models.status_sections import StatusSections, build_sections
 
 #: Deepest JSON nesting accepted. A Mastodon status nests about six levels (a boost adds two);
 #: the cap keeps hostile input from reaching the recursion limits of json and pydantic.
@@ -37,6 +38,8 @@ DELETION_MARKERS: Final = frozenset({"deleted", "event"})
 _ID_PATTERN: Final = r"^[!-~]{1,128}$"
 _ID: Final = re.compile(_ID_PATTERN)
 StatusId = Annotated[str, Field(pattern=_ID_PATTERN, strict=True)]
+#: An account id as records carry it: the same shape as a status id.
+AccountId = Annotated[str, Field(pattern=_ID_PATTERN, strict=True)]
 
 
 def _none_to_empty(value: Any) -> Any:
@@ -151,34 +154,35 @@ def scoring_target(status: Status) -> Status:
     return status
 
 
+def status_sections(status: Status) -> StatusSections:
+    """The sections of ``status``'s text (pass the ``scoring_target`` of a boost)."""
+    return build_sections(
+        status.spoiler_text,
+        html_to_text(status.content),
+        [o.title for o in status.poll.options] if status.poll else [],
+        [m.description or "" for m in status.media_attachments],
+        MAX_STATUS_TEXT_CHARS,
+    )
+
+
+def author_id(status: Status) -> str | None:
+    """The id of ``status``'s author when it is one a key or a report can carry, else None.
+
+    An odd account id must not cost the post its scores, so it reads as unknown instead.
+    """
+    account_id = status.account.id if status.account is not None else None
+    return account_id if account_id is not None and _ID.fullmatch(account_id) else None
+
+
 def status_text(status: Status) -> str:
     """The text to score for ``status`` (pass the ``scoring_target`` of a boost).
 
     Sections, separated by a blank line: ``Content warning: <spoiler text>``, the body, one
     ``Poll option: <title>`` line per option, one ``Alt text: <description>`` line per media
-    attachment that has one. Empty sections are left out; the result may be "". Texts longer
-    than ``MAX_STATUS_TEXT_CHARS`` are cut there.
+    attachment that has one. Empty sections are left out; the result may be "". At most
+    ``MAX_STATUS_TEXT_CHARS``: the body's end gives way first (see ``build_sections``).
     """
-    sections: list[str] = []
-    warning = _clean_line(status.spoiler_text)
-    if warning:
-        sections.append(f"Content warning: {warning}")
-    body = html_to_text(status.content)
-    if body:
-        sections.append(body)
-    options = [_clean_line(o.title) for o in status.poll.options] if status.poll else []
-    if any(options):
-        sections.append("\n".join(f"Poll option: {o}" for o in options if o))
-    alts = [_clean_line(m.description or "") for m in status.media_attachments]
-    if any(alts):
-        sections.append("\n".join(f"Alt text: {a}" for a in alts if a))
-    text = "\n\n".join(sections)[:MAX_STATUS_TEXT_CHARS]
-    # A lone surrogate (from a "\ud800" JSON escape) cannot be encoded to UTF-8 downstream.
-    return SURROGATE.sub("\ufffd", text)
-
-
-def _clean_line(text: str) -> str:
-    return WHITESPACE.sub(" ", text).strip()
+    return status_sections(status).text()
 
 
 # --- raw records -----------------------------------------------------------------------

@@ -17,11 +17,17 @@ from pydantic import ValidationError
 
 from streams.categories import CATEGORIES
 from streams.kafka.records import Consumed, Outgoing, dead_letter
-from streams.llm.prompt import PostToScore
 from streams.models.scored import SourceOffset, Timings, Usage, build_scored_status
-from streams.models.status import RawRecordError, StatusDeleted, StatusToScore, parse_raw_record
-from streams.scoring.attempts import ScoringRun, Unscored, score_with_attempts
+from streams.models.status import (
+    RawRecordError,
+    StatusDeleted,
+    StatusToScore,
+    author_id,
+    parse_raw_record,
+)
+from streams.scoring.attempts import ScoringRun, Unscored
 from streams.scoring.backend import ScoringBackend
+from streams.scoring.chunked import ChunkedPost, plan_post, score_chunked
 from streams.scoring.repeat_cache import RepeatCache, text_key
 
 EMPTY_TEXT_BACKEND = "none"
@@ -50,8 +56,11 @@ class Classifier:
         max_attempts: int,
         max_text_chars: int,
         cache: RepeatCache,
+        items_per_call: int = 25,
     ) -> None:
         self.backend = backend
+        #: Most chunk items in one request when long posts are chunked (the batch size).
+        self.items_per_call = items_per_call
         self.threshold = threshold
         self.max_attempts = max_attempts
         self.max_text_chars = max_text_chars
@@ -65,17 +74,17 @@ class Classifier:
 
         # Posts go to the backend keyed by text hash: identical texts in a batch are sent once,
         # and two records of one status (an edit) cannot collide in the reply.
-        to_send: dict[str, PostToScore] = {}
+        # A text longer than one item's budget goes out as several chunks (scoring.chunked).
+        to_send: dict[str, ChunkedPost] = {}
         for item in parsed:
             if isinstance(item, StatusToScore) and item.text.strip():
                 key = text_key(item.text)
                 if self.cache.get(key) is None and key not in to_send:
-                    text = item.text[: self.max_text_chars]
-                    to_send[key] = PostToScore(key, text, item.language)
+                    to_send[key] = plan_post(key, item, self.max_text_chars)
         report.sent_to_llm = len(to_send)
         if to_send:
-            report.run = await score_with_attempts(
-                self.backend, list(to_send.values()), self.max_attempts
+            report.run = await score_chunked(
+                self.backend, list(to_send.values()), self.max_attempts, self.items_per_call
             )
             for key, scored in report.run.scored.items():
                 self.cache.put(key, scored.scores)
@@ -178,6 +187,7 @@ class Classifier:
                 ),
                 scored_at=datetime.now(UTC),
                 edited=item.edited,
+                account_id=author_id(item.status),
                 source=SourceOffset(
                     topic=record.topic, partition=record.partition, offset=record.offset
                 ),

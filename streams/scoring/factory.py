@@ -50,4 +50,5 @@ def make_classifier(settings: Settings, backend: ScoringBackend) -> Classifier:
         max_attempts=settings.max_attempts,
         max_text_chars=settings.max_text_chars,
         cache=RepeatCache(settings.content_cache_size),
+        items_per_call=settings.batch_size,
     )

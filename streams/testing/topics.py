@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Final
 
-ROLES: Final = ("raw", "scored", "dlq", "corrections", "training")
+ROLES: Final = ("raw", "scored", "dlq", "corrections", "training", "actions", "action_control")
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,8 @@ class RunTopics:
     dlq: str
     corrections: str
     training: str
+    actions: str
+    action_control: str
 
     @classmethod
     def under(cls, prefix: str) -> RunTopics:

@@ -18,6 +18,9 @@ from streams.agents.harvester import HarvesterAgent
 from streams.models.corrections import Correction
 from streams.settings import Settings
 from streams.web.auth import Decision, authorize, parse_tokens
+from streams.web.body import read_body
+from streams.web.views import error as _error
+from streams.web.views import only as _only
 
 
 def register(app: faust.App, harvester: HarvesterAgent, settings: Settings) -> None:
@@ -36,8 +39,8 @@ def register(app: faust.App, harvester: HarvesterAgent, settings: Settings) -> N
             return refused
         if request.content_type != "application/json":
             return _error(web, 415, "send the correction as Content-Type: application/json")
-        body = await request.content.read(limit + 1)
-        if len(body) > limit or (request.content_length or 0) > limit:
+        body = await read_body(request, limit)
+        if body is None:
             return _error(web, 413, f"a correction is at most {limit} bytes")
         try:
             correction = Correction.model_validate_json(body)
@@ -75,17 +78,3 @@ def register(app: faust.App, harvester: HarvesterAgent, settings: Settings) -> N
 
     app.page("/api/v1/feedback")(_only("post", post_feedback))
     app.page("/api/feedback/summary")(_only("get", summary))
-
-
-def _error(web: Any, status: int, message: str) -> Any:
-    headers = {"WWW-Authenticate": 'Bearer realm="streams"'} if status == 401 else None
-    return web.json({"detail": message}, status=status, headers=headers)
-
-
-def _only(method: str, handler: Any) -> Any:
-    """A view answering ``method`` alone (405 to the others, as Faust's views do)."""
-
-    async def call(self: Any, request: Any) -> Any:
-        return await handler(self, request)
-
-    return type("FeedbackView", (faust.web.View,), {method: call})

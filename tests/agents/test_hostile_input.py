@@ -40,8 +40,9 @@ from streams.errors import InvalidRecordError
 from streams.ingest.files import BadRecord, GoodRecord, read_records, status_key
 from streams.kafka.admin import describe_topic
 from streams.kafka.records import Consumed, dead_letter
+from streams.llm.chunks import chunk_sections, merge_max
 from streams.llm.lexicon import score_text
-from streams.llm.prompt import MAX_TEXT_CHARS, PostToScore, build_messages
+from streams.llm.prompt import PostToScore, build_messages
 from streams.models.corrections import Correction, TrainingExample
 from streams.models.dead_letter import DeadLetterHeaders
 from streams.models.scored import ScoredStatus, Timings, Usage, build_scored_status
@@ -51,6 +52,7 @@ from streams.models.status import (
     StatusToScore,
     html_to_text,
     parse_raw_record,
+    status_sections,
 )
 from streams.settings import Settings
 from streams.testing.llm_server.process import LocalLLMProcess
@@ -62,8 +64,15 @@ DEFAULT_MAX_MESSAGE_BYTES = 1_048_588
 #: Room for the record batch header, the record's own framing and the key.
 BATCH_OVERHEAD = 512
 TEN_MB = 10 * 1024 * 1024
-#: What the worker scores of a text: the classifier cuts to max_text_chars, the prompt to this.
-SCORED_CHARS = min(Settings().max_text_chars, MAX_TEXT_CHARS)
+#: One item's budget: a longer text is scored in chunks, each category its maximum over them.
+SCORED_CHARS = Settings().max_text_chars
+
+
+def worker_scores(parsed: StatusToScore) -> dict[str, float]:
+    """What the local server's scorer gives the post, chunked as the worker chunks it."""
+    chunks = chunk_sections(status_sections(parsed.status), SCORED_CHARS) or [""]
+    return merge_max(score_text(chunk) for chunk in chunks)
+
 
 REQUIRED_CATEGORIES = {
     "not_json", "wrong_shape", "missing_id", "id_wrong_type", "duplicate_id", "wrong_field_type",
@@ -173,7 +182,7 @@ def test_posts_with_odd_text_make_a_prompt_and_a_scored_record(corpus: list[Case
         request = build_messages([PostToScore("k", parsed.text, parsed.language)])
         json.dumps(list(request.messages), ensure_ascii=False).encode("utf-8")
         record = build_scored_status(
-            parsed.status_id, parsed.language, score_text(parsed.text[:SCORED_CHARS]), 0.5,
+            parsed.status_id, parsed.language, worker_scores(parsed), 0.5,
             backend="openai", model="m", prompt_version="v", usage=Usage(input_tokens=0,
             output_tokens=0), timings=Timings(queued_ms=0, llm_ms=0, total_ms=0),
             scored_at=datetime.now(UTC), edited=parsed.edited,
@@ -388,7 +397,7 @@ def expected_scores(case: Case) -> tuple[str, dict[str, float]]:
         # Short enough to be scored whole: exactly the text the post carries.
         assert len(parsed.text) <= SCORED_CHARS
         return parsed.status_id, score_text(parsed.text)
-    return parsed.status_id, score_text(parsed.text[:SCORED_CHARS])
+    return parsed.status_id, worker_scores(parsed)
 
 
 def hostile_env(worker_env: dict[str, str], tmp_path: Path) -> dict[str, str]:

@@ -152,6 +152,21 @@ def test_topics_are_created_before_the_worker_starts() -> None:
     assert f"//{bootstrap}" in advertised, f"{bootstrap} is not a listener of the kafka service"
 
 
+def test_the_mastodon_follower_runs_streams_ingest_mastodon_after_the_topics() -> None:
+    all_services = services()
+    follower = all_services["mastodon"]
+    assert follower["image"] == all_services["worker"]["image"]
+    argv = json.loads(dockerfile()["ENTRYPOINT"][-1]) + follower["command"]
+    assert argv[0] == "streams" and argv[-2:] == ["ingest", "mastodon"], argv
+    assert follower["profiles"] == ["mastodon"], "it needs an instance: started on request only"
+    assert follower["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+    env = environment(follower)
+    assert env["STREAMS_KAFKA_BOOTSTRAP_SERVERS"] == environment(
+        all_services["worker"])["STREAMS_KAFKA_BOOTSTRAP_SERVERS"]  # fmt: skip
+    assert {"STREAMS_MASTODON_BASE_URL", "STREAMS_MASTODON_ACCESS_TOKEN"} <= env.keys()
+    assert "STREAMS_MASTODON_WEBHOOK_SECRET" in environment(all_services["worker"])
+
+
 def test_images_are_pinned() -> None:
     for name, service in services().items():
         image = service.get("image", "")

@@ -47,13 +47,13 @@ from streams.kafka.catalog import catalog
 from streams.kafka.launcher import free_port
 from streams.settings import Settings
 from streams.testing.llm_server.process import LocalLLMProcess
-from streams.testing.topics import RunTopics
+from streams.testing.topics import ROLES, RunTopics
 from streams.testing.workers import WorkerProcess, worker_env
 
 #: Label names the worker may use; anything else may be an unbounded value (ids, text).
 ALLOWED_LABELS = {
     "backend", "outcome", "stage", "reason", "kind", "category", "topic", "partition",
-    "source", "feedback_type", "version", "model", "prompt_version", "le",
+    "source", "feedback_type", "version", "model", "prompt_version", "le", "sink",
 }  # fmt: skip
 MAX_VALUES_PER_LABEL = 50
 
@@ -220,10 +220,7 @@ def observed(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> 
     prometheus = tool("prometheus")
     tmp = tmp_path_factory.mktemp("observability")
     run = uuid.uuid4().hex
-    topics = {
-        role: f"{role}.observability.{run[:8]}"
-        for role in ("raw", "scored", "dlq", "corrections", "training")
-    }
+    topics = {role: f"{role}.observability.{run[:8]}" for role in ROLES}
     traffic = build_traffic(run)
     procs: list[Any] = []
     load = Load(kafka_bootstrap, topics, traffic.records)

@@ -66,6 +66,9 @@ def status(
 def admin_account(
     account_id: str, username: str, domain: str | None = None, **flags: bool
 ) -> dict[str, Any]:
+    # What only a local account has (a user: confirmed, disabled, approved) is null for a
+    # remote one, as in the example of Mastodon's admin/webhooks documentation.
+    local = domain is None
     return {
         "id": account_id,
         "username": username,
@@ -74,12 +77,12 @@ def admin_account(
         "email": None if domain else f"{username}@mastodon.local",
         "ip": None,
         "role": None,
-        "confirmed": domain is None,
+        "confirmed": True if local else None,
         "suspended": flags.get("suspended", False),
         "silenced": flags.get("silenced", False),
         "sensitized": flags.get("sensitized", False),
-        "disabled": flags.get("disabled", False),
-        "approved": True,
+        "disabled": flags.get("disabled", False) if local else None,
+        "approved": True if local else None,
         "locale": None,
         "invite_request": None,
         "ips": [],

@@ -109,6 +109,16 @@ def test_resolved_with_no_sanction_says_the_posts_violate_nothing() -> None:
     assert decision.feedback_type == "other" and decision.actual_categories == []
 
 
+@pytest.mark.parametrize(("suspended", "expected"), [(False, "dismissed"), (True, "confirmed")])
+def test_a_remote_target_with_null_user_fields_is_read(suspended: bool, expected: str) -> None:
+    # Admin::AccountSerializer: disabled, approved and confirmed are null for a remote account.
+    target = admin_account("300", "troll", "other.example", suspended=suspended)
+    assert (target["disabled"], target["approved"], target["confirmed"]) == (None, None, None)
+    for event in ("report.created", "report.updated"):
+        result = outcome(event, report(target=target, resolved_by=MODERATOR))
+        assert result.outcome == ("reported" if event == "report.created" else expected)
+
+
 def test_a_dismissed_report_of_our_own_is_a_false_positive() -> None:
     policy = POLICY.model_copy(update={"own_account_ids": frozenset({"200"})})
     [decision] = outcome("report.updated", report(resolved_by=MODERATOR), policy).corrections

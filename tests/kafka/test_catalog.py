@@ -16,11 +16,14 @@ from streams.kafka.catalog import catalog, compare
 from streams.settings import Settings
 
 
-def test_catalog_compacts_scored_and_training_only() -> None:
+def test_catalog_compacts_the_topics_keyed_by_their_latest_state() -> None:
     specs = {s.role: s for s in catalog(Settings())}
-    assert set(specs) == {"raw", "scored", "dlq", "corrections", "training"}
+    assert set(specs) == {
+        "raw", "scored", "dlq", "corrections", "training", "actions", "action_control",
+    }  # fmt: skip
     compacted = {role for role, s in specs.items() if s.cleanup_policy == "compact"}
-    assert compacted == {"scored", "training"}
+    assert compacted == {"scored", "training", "actions", "action_control"}
+    assert specs["action_control"].partitions == 1
     assert specs["raw"].retention_ms > 0 and specs["dlq"].retention_ms > 0
 
 
@@ -30,7 +33,9 @@ def test_source_texts_expire_as_the_settings_say() -> None:
     }
     assert specs["raw"].configs()["retention.ms"] == str(2 * 86_400_000)
     assert specs["corrections"].configs()["retention.ms"] == str(30 * 86_400_000)
-    assert {s.role for s in catalog(Settings()) if s.retention_ms < 0} == {"scored", "training"}
+    specs_by_default = catalog(Settings())
+    kept_forever = {s.role for s in specs_by_default if s.retention_ms < 0}
+    assert kept_forever == {s.role for s in specs_by_default if s.cleanup_policy == "compact"}
 
 
 def test_compare_reports_each_difference() -> None:
@@ -47,7 +52,7 @@ def _topic_env(bootstrap: str, unique_name: Callable[[str], str]) -> dict[str, s
     return {
         "STREAMS_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         **{f"STREAMS_TOPIC_{r}": unique_name(r.lower()) for r in
-           ("RAW", "SCORED", "DLQ", "CORRECTIONS", "TRAINING")},
+           ("RAW", "SCORED", "DLQ", "CORRECTIONS", "TRAINING", "ACTIONS", "ACTION_CONTROL")},
     }  # fmt: skip
 
 
@@ -65,10 +70,10 @@ def test_create_twice_changes_nothing_the_second_time(
     env = _topic_env(kafka_bootstrap, unique_name)
     first = _create(env)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.count(": created") == 5
+    assert first.stdout.count(": created") == 7
     second = _create(env)
     assert second.returncode == 0, second.stdout + second.stderr
-    assert second.stdout.count(": ok") == 5 and "created" not in second.stdout
+    assert second.stdout.count(": ok") == 7 and "created" not in second.stdout
 
     for var in ("STREAMS_TOPIC_SCORED", "STREAMS_TOPIC_TRAINING"):
         described = asyncio.run(describe_topic(kafka_bootstrap, env[var]))
@@ -99,4 +104,4 @@ def test_drift_of_an_existing_topic_is_reported(
     assert result.returncode == 1
     line = next(x for x in result.stdout.splitlines() if x.startswith(env["STREAMS_TOPIC_SCORED"]))
     assert "DRIFT" in line and "partitions 2" in line and "cleanup.policy=delete" in line
-    assert result.stdout.count(": created") == 4
+    assert result.stdout.count(": created") == 6

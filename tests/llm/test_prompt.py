@@ -71,9 +71,12 @@ def test_texts_cannot_choose_ids() -> None:
     assert not set(request.item_ids) & {318274, 905113}
 
 
-def test_long_texts_are_cut() -> None:
-    items = sent_items(build_messages([PostToScore("1", "x" * 5000)]))
-    assert len(items[0]["text"]) == prompt.MAX_TEXT_CHARS
+def test_texts_go_whole_the_caller_bounds_them() -> None:
+    # The item budget (STREAMS_MAX_TEXT_CHARS) is the classifier's: it chunks longer posts. A
+    # cut here dropped the end of every text past 2,000 characters, alt texts first.
+    text = "x" * 4990 + " alt end"
+    items = sent_items(build_messages([PostToScore("1", text)]))
+    assert items[0]["text"] == text
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
 from streams.categories import CATEGORIES
+from streams.models.actions import ActionRecord, ActionSwitch
 from streams.models.corrections import Correction, TrainingExample
 from streams.models.dead_letter import DeadLetterHeaders
 from streams.models.json_schemas import (
@@ -116,6 +117,7 @@ def scored_sample() -> dict[str, Any]:
         usage=Usage(input_tokens=0, output_tokens=0),
         timings=Timings(queued_ms=0, llm_ms=0, total_ms=1.5),
         scored_at=datetime(2024, 5, 1, tzinfo=UTC),
+        account_id="109302436954521196",
     )
     data: dict[str, Any] = json.loads(record.to_bytes())
     return data
@@ -179,12 +181,51 @@ def dead_letter_sample() -> dict[str, Any]:
     }
 
 
+def action_sample() -> dict[str, Any]:
+    return {
+        "schema_version": 1,
+        "action_id": "0f" * 16,
+        "status_id": "103270115826048975",
+        "content_version": "original",
+        "state": "done",
+        "mode": "live",
+        "sink": "mastodon",
+        "policy_version": "1-0a1b2c3d",
+        "account_id": "109302436954521196",
+        "categories": ["racism"],
+        "scores": {"racism": 0.91},
+        "report_category": "violation",
+        "rule_ids": ["1"],
+        "forward": False,
+        "comment": "Automated report by streams (policy 1-0a1b2c3d): racism 0.91.",
+        "backend": "openai",
+        "model": "gpt-4o-mini",
+        "prompt_version": "v3",
+        "planned_at": "2026-11-02T10:00:00Z",
+        "finished_at": "2026-11-02T10:00:01Z",
+        "attempts": 1,
+        "report_id": "4711",
+    }
+
+
+def switch_sample() -> dict[str, Any]:
+    return {
+        "schema_version": 1,
+        "state": "stopped",
+        "changed_at": "2026-11-02T10:00:00Z",
+        "origin": "api",
+        "reason": "checking the policy",
+    }
+
+
 SAMPLES: list[tuple[str, type[Any], dict[str, Any]]] = [
     *(("mastodon-status.schema.json", Status, s) for s in status_samples()),
     ("scored-status.schema.json", ScoredStatus, scored_sample()),
     ("correction.schema.json", Correction, correction_sample()),
     ("training-example.schema.json", TrainingExample, training_example_sample()),
     ("dead-letter-headers.schema.json", DeadLetterHeaders, dead_letter_sample()),
+    ("action.schema.json", ActionRecord, action_sample()),
+    ("action-switch.schema.json", ActionSwitch, switch_sample()),
 ]
 
 
@@ -209,7 +250,12 @@ def test_mastodon_schema_allows_fields_it_does_not_know() -> None:
         ("scored-status.schema.json", lambda d: d["scores"].update(toxic=1.2)),
         ("scored-status.schema.json", lambda d: d.update(flagged_categories=["slur"])),
         ("scored-status.schema.json", lambda d: d.update(extra=True)),
+        ("scored-status.schema.json", lambda d: d.update(account_id="a b")),
+        ("scored-status.schema.json", lambda d: d.update(schema_version=1)),
         ("dead-letter-headers.schema.json", lambda d: d.update(stage="publish")),
+        ("action.schema.json", lambda d: d.update(state="reported")),
+        ("action.schema.json", lambda d: d["scores"].update(racism=1.5)),
+        ("action.schema.json", lambda d: d.update(text="the post")),
         ("mastodon-status.schema.json", lambda d: d.update(id=42)),
     ],
 )
@@ -218,6 +264,7 @@ def test_committed_schema_rejects_what_the_model_rejects(file_name: str, change:
         "scored-status.schema.json": scored_sample,
         "dead-letter-headers.schema.json": dead_letter_sample,
         "mastodon-status.schema.json": docs_example,
+        "action.schema.json": action_sample,
     }[file_name]()
     change(sample)
     assert not validator(file_name).is_valid(sample)

@@ -110,7 +110,8 @@ def test_record_round_trips_through_json() -> None:
     again = ScoredStatus.model_validate_json(record.to_bytes())
     assert again == record
     wire = json.loads(record.to_bytes())
-    assert wire["schema_version"] == 1
+    assert wire["schema_version"] == 2
+    assert wire["account_id"] is None
     assert wire["flagged_categories"] == ["hate_speech"]
     assert list(wire["scores"]) == list(CATEGORIES)
 
@@ -131,6 +132,14 @@ def test_derived_fields_that_disagree_with_the_scores_are_rejected(
     data[field] = value
     with pytest.raises(ValidationError, match=message):
         ScoredStatus.model_validate(data)
+
+
+def test_the_author_is_carried_when_known_and_must_be_an_id() -> None:
+    record = build(low_scores(), account_id="109876543210")
+    assert json.loads(record.to_bytes())["account_id"] == "109876543210"
+    for bad in ("", "two words", "x" * 129):
+        with pytest.raises(ValidationError, match="account_id"):
+            build(low_scores(), account_id=bad)
 
 
 def test_unknown_field_is_rejected() -> None:

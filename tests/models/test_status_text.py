@@ -9,7 +9,14 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.models.status import Status, html_to_text, scoring_target, status_text
+from streams.models.status import (
+    MAX_STATUS_TEXT_CHARS,
+    Status,
+    author_id,
+    html_to_text,
+    scoring_target,
+    status_text,
+)
 
 DATA = Path(__file__).parents[1] / "data"
 
@@ -153,6 +160,16 @@ def test_boost_is_scored_as_the_boosted_status() -> None:
     assert scoring_target(target) is target
 
 
+def test_author_is_the_scored_statuses_account_and_odd_ids_read_as_unknown() -> None:
+    boosted = {"id": "2", "account": {"id": "109"}}
+    assert author_id(scoring_target(status(account={"id": "7"}, reblog=boosted))) == "109"
+    assert author_id(status(account={"id": "7"})) == "7"
+    assert author_id(status()) is None
+    assert author_id(status(account={"acct": "someone"})) is None
+    assert author_id(status(account={"id": "has space"})) is None
+    assert author_id(status(account={"id": "x" * 129})) is None
+
+
 @given(st.text())
 def test_escaped_plain_text_comes_back_with_collapsed_whitespace(text: str) -> None:
     assert html_to_text(f"<p>{html.escape(text)}</p>") == " ".join(text.split())
@@ -179,3 +196,14 @@ def test_hostile_nesting_renders_in_linear_time() -> None:
     started = time.monotonic()
     assert html_to_text(content) == "x"
     assert time.monotonic() - started < 10
+
+
+def test_an_overlong_status_loses_the_end_of_its_body_not_its_warning_or_alt_texts() -> None:
+    s = status(
+        spoiler_text="cw", content="<p>" + "word " * 20_000 + "</p>",
+        media_attachments=[{"description": "first"}, {"description": "last one"}],
+    )  # fmt: skip
+    text = status_text(s)
+    assert len(text) == MAX_STATUS_TEXT_CHARS
+    assert text.startswith("Content warning: cw\n\nword word")
+    assert text.endswith("\n\nAlt text: first\nAlt text: last one")

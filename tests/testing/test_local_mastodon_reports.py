@@ -8,7 +8,9 @@ the 422 examples of mastodon/documentation content/en/methods/reports.md.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -181,5 +183,21 @@ def test_a_category_outside_the_enum_is_a_server_error() -> None:
                                   json={"account_id": target, "category": "rude"})
         assert code == 500
         assert server.state.reports == {}
+
+    run(scenario)
+
+
+def test_a_429_can_reset_seconds_from_now_and_reports_can_be_slow() -> None:
+    async def scenario(server: MastodonServer, http: aiohttp.ClientSession) -> None:
+        token, target = reporter(server), {"account_id": server.new_status()["account"]["id"]}
+        server.faults.inject("reports", 429, reset_in_s=2.0)
+        code, _, headers = await report(server, http, token, json=target)
+        assert (code, headers["X-RateLimit-Remaining"]) == (429, "0")
+        reset = datetime.fromisoformat(headers["X-RateLimit-Reset"].replace("Z", "+00:00"))
+        assert 1.0 < (reset - datetime.now(UTC)).total_seconds() <= 2.0
+        server.faults.set_latency("reports", 0.3)
+        started = time.monotonic()
+        assert (await report(server, http, token, json=target))[0] == 200
+        assert time.monotonic() - started >= 0.3
 
     run(scenario)

@@ -69,7 +69,7 @@ def test_the_api_refuses_what_it_must(worker_env: dict[str, str], tmp_path: Path
         assert call(worker.web_url + "/metrics")[0] == 200  # open, and carries no content
 
 
-def test_without_a_token_configured_the_api_is_closed(
+def test_without_a_token_or_secret_configured_the_api_and_webhooks_are_closed(
     worker_env: dict[str, str], tmp_path: Path
 ) -> None:
     env = {**worker_env, "STREAMS_CLASSIFIER_ENABLED": "false"}
@@ -80,3 +80,6 @@ def test_without_a_token_configured_the_api_is_closed(
             worker.web_url + "/api/v1/feedback", json.dumps(GOOD).encode(), token=ADMIN
         )
         assert status == 403 and b"STREAMS_API_TOKEN" in answer
+        # Webhooks are closed too, with a 5xx: Mastodon retries those until the secret is set.
+        status, answer = call(worker.web_url + "/webhooks/mastodon", b'{"event": "x"}')
+        assert status == 503 and b"STREAMS_MASTODON_WEBHOOK_SECRET" in answer

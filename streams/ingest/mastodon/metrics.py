@@ -1,7 +1,8 @@
 """Prometheus metrics of the Mastodon connector (``streams_mastodon_*``).
 
-Kept in their own registry until the package's metrics module takes them in; label values are
-bounded sets (events Mastodon defines, outcomes, reasons), never ids nor text.
+In their own registry, which the worker's ``/metrics`` serves next to ``streams.metrics`` (the
+webhook deliveries it received) and the follower counts into. Label values are bounded sets
+(events Mastodon defines, outcomes, reasons), never ids nor text.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 WEBHOOKS = Counter(
     "streams_mastodon_webhooks_total",
     "Webhook deliveries, by event and outcome (status, account, ignored, a report outcome, "
-    "signature_missing, signature_malformed, signature_mismatch, invalid).",
+    "signature_missing, signature_malformed, signature_mismatch, invalid, not_configured, "
+    "wrong_content_type, too_large, publish_failed); event is other when not yet verified.",
     ["event", "outcome"],
     registry=REGISTRY,
 )

@@ -22,8 +22,8 @@ What each event becomes, one correction per reported status (keyed by the status
     correction**. The harvest policy turns the deciding correction's expected categories into
     the labels, so an ``admin_override`` with none would label the post clean, the opposite of
     the decision; and naming a category the moderator did not name would invent one. The
-    decision is counted (``streams_mastodon_reports_total{outcome="confirmed_unmapped"}``) and
-    logged with the report id, so an operator can map the rule and replay. For the harvest it
+    decision is counted (``streams_mastodon_webhooks_total{outcome="confirmed_unmapped"}``)
+    and logged with the report id, so an operator can map the rule and replay. For the harvest it
     is as if the resolution never came: the post's example is decided by its other corrections
     (other reports, appeals, overrides) or, with none, there is no example. A ``report.created``
     whose mapping gives no category makes no ``user_report`` either (``reported_unmapped``),
@@ -95,7 +95,14 @@ def _none_to_list(value: Any) -> Any:
     return [] if value is None else value
 
 
+def _none_to_false(value: Any) -> Any:
+    # Admin::AccountSerializer gives null, not false, for what a remote account has no user
+    # for (disabled, approved, confirmed).
+    return False if value is None else value
+
+
 Id = Annotated[str, BeforeValidator(_to_str)]
+Flag = Annotated[bool, BeforeValidator(_none_to_false)]
 _Lenient = ConfigDict(extra="ignore", frozen=True)
 
 
@@ -107,10 +114,10 @@ class AdminAccount(BaseModel):
     id: Id
     username: str | None = None
     domain: str | None = Field(None, description="None for a local account.")
-    suspended: bool = False
-    silenced: bool = False
-    sensitized: bool = False
-    disabled: bool = False
+    suspended: Flag = False
+    silenced: Flag = False
+    sensitized: Flag = False
+    disabled: Flag = False
 
     @property
     def sanctions(self) -> list[str]:

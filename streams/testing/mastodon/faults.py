@@ -18,6 +18,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -26,6 +27,7 @@ from streams.testing.mastodon.auth import (
     doorkeeper_authorize,
     json_response,
 )
+from streams.testing.mastodon.ids import iso_micro
 from streams.testing.mastodon.ratelimit import Usage
 
 _REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
@@ -41,6 +43,9 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     limit: int = 300
     period: int = 300
+    #: For a 429: the window resets this many seconds from the answer, not at its boundary
+    #: (a client that honours the reset waits about this long).
+    reset_in_s: float | None = None
 
 
 def _html_error(status: int) -> web.Response:
@@ -57,7 +62,11 @@ def render_fault(fault: Fault) -> web.Response:
         response = json_response(fault.status, fault.body)
     elif fault.status == 429:
         usage = Usage(fault.limit, fault.limit + 1, fault.period, time.time())
-        response = json_response(429, {"error": "Too many requests"}, usage.headers(0))
+        headers = usage.headers(0)
+        if fault.reset_in_s is not None:
+            reset = datetime.fromtimestamp(time.time() + fault.reset_in_s, UTC)
+            headers["X-RateLimit-Reset"] = iso_micro(reset)
+        response = json_response(429, {"error": "Too many requests"}, headers)
     elif fault.status == 401:
         response = doorkeeper_authorize(None) or json_response(401, {})
     elif fault.status == 403:
@@ -73,17 +82,28 @@ def render_fault(fault: Fault) -> web.Response:
 
 
 class FaultPlan:
-    """Per-endpoint queues of faults, consumed one per call."""
+    """Per-endpoint queues of faults, consumed one per call, and per-endpoint latency."""
 
     def __init__(self) -> None:
         self._queues: dict[str, deque[Fault]] = defaultdict(deque)
+        self._latency: dict[str, float] = {}
         self._lock = threading.Lock()
+
+    def set_latency(self, endpoint: str, seconds: float) -> None:
+        """Answer every later call of ``endpoint`` ``seconds`` late (a busy instance)."""
+        with self._lock:
+            self._latency[endpoint] = seconds
+
+    def latency(self, endpoint: str) -> float:
+        with self._lock:
+            return self._latency.get(endpoint, 0.0)
 
     def inject(self, endpoint: str, status: int, times: int = 1, **options: object) -> None:
         """Answer the next ``times`` calls of ``endpoint`` with ``status``.
 
         Endpoints: ``timeline``, ``reports``, ``instance``, ``streaming``.
-        Options are Fault fields: ``body``, ``headers``, ``limit``, ``period``.
+        Options are Fault fields: ``body``, ``headers``, ``limit``, ``period``,
+        ``reset_in_s``.
         """
         with self._lock:
             for _ in range(times):
@@ -97,3 +117,4 @@ class FaultPlan:
     def clear(self) -> None:
         with self._lock:
             self._queues.clear()
+            self._latency.clear()

@@ -8,6 +8,7 @@ then the endpoint's own before_actions.  See the modules each step cites.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,6 +80,9 @@ class RestApi:
         except BadJSON:
             error = {"error": "Error occurred while parsing request parameters"}
             return self._finish(call, auth.json_response(400, error))
+        delay = self.faults.latency(endpoint)
+        if delay > 0:
+            await asyncio.sleep(delay)
         fault = self.faults.take(endpoint)
         if fault is not None:
             return self._finish(call, render_fault(fault))
