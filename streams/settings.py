@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streams.models.scored import Threshold
+
 KAFKA_VERSION = "4.1.2"
 
 
@@ -117,7 +119,9 @@ class Settings(BaseSettings):
     max_attempts: int = Field(
         3, ge=1, description="Tries per post before it goes to the dead-letter topic."
     )
-    flag_threshold: float = Field(0.5, ge=0, le=1, description="Score at which a post is flagged.")
+    flag_threshold: Threshold = Field(
+        0.5, description="Score at which a post is flagged: above 0, at most 1."
+    )
     content_cache_size: int = Field(
         10_000, ge=0, description="Recently scored texts remembered, so repeats are scored once."
     )
