@@ -64,12 +64,19 @@ class Classifier:
         parsed: list[StatusToScore | StatusDeleted | Outgoing] = [self._parse(r) for r in batch]
 
         # Posts go to the backend keyed by text hash: identical texts in a batch are sent once,
-        # and two records of one status (an edit) cannot collide in the reply.
+        # and two records of one status (an edit) cannot collide in the reply. Cache hits are
+        # taken now: while this batch waits for the LLM, other batches' scores can evict them.
         to_send: dict[str, PostToScore] = {}
+        hits: dict[str, Mapping[str, float]] = {}
         for item in parsed:
             if isinstance(item, StatusToScore) and item.text.strip():
                 key = text_key(item.text)
-                if self.cache.get(key) is None and key not in to_send:
+                if key in hits or key in to_send:
+                    continue
+                cached = self.cache.get(key)
+                if cached is not None:
+                    hits[key] = cached
+                else:
                     text = item.text[: self.max_text_chars]
                     to_send[key] = PostToScore(key, text, item.language)
         report.sent_to_llm = len(to_send)
@@ -90,7 +97,7 @@ class Classifier:
                     Outgoing("scored", item.status_id.encode(), None, outcome="deleted")
                 )
             else:
-                output = self._scored_output(record, item, report, share, started, llm_done)
+                output = self._scored_output(record, item, report, hits, share, started, llm_done)
                 report.outputs.append(output)
         return report
 
@@ -105,6 +112,7 @@ class Classifier:
         record: Consumed,
         item: StatusToScore,
         report: BatchReport,
+        hits: Mapping[str, Mapping[str, float]],
         share: float,
         started: float,
         llm_done: float,
@@ -128,8 +136,8 @@ class Classifier:
                 self.backend.prompt_version, usage, run.cost_usd * share, started, llm_done,
                 llm_ms=run.llm_ms,
             )  # fmt: skip
-        cached = self.cache.get(key)
-        if cached is not None and key not in run.unscored:
+        cached = hits.get(key)
+        if cached is not None:
             report.cache_hits += 1
             return self._build(
                 record, item, cached, self.backend.name, self.backend.model,

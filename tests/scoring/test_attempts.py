@@ -148,3 +148,18 @@ def test_repeats_are_scored_once_and_empty_text_is_not_sent() -> None:
     assert empty.backend == "none" and empty.model == "empty-text"
     assert second.cache_hits == 1 and len(classifier.cache) == 1
     assert classifier.cache.get(text_key("same words")) is not None
+
+
+def test_a_cache_hit_survives_its_eviction_while_the_batch_is_scored() -> None:
+    # A cache smaller than what is read ahead: the scores of "old words" are taken before the
+    # LLM call; the new texts it scores then evict them. The post must still be published
+    # from the cache, not dead-lettered as item_missing.
+    backend = ScriptedBackend({})
+    classifier = make_classifier(backend, cache_size=1)
+    asyncio.run(classifier.process([raw(0, "old words")]))
+    report = asyncio.run(
+        classifier.process([raw(1, "old words"), raw(2, "new one"), raw(3, "new two")])
+    )
+    assert [o.outcome for o in report.outputs] == ["cached", "scored", "scored"]
+    assert report.cache_hits == 1
+    assert classifier.cache.get(text_key("old words")) is None, "evicted meanwhile"
