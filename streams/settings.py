@@ -236,6 +236,26 @@ class Settings(BaseSettings):
         "(default data_dir/mastodon/follower_state.json).",
     )
 
+    # --- LLM circuit breaker and rebalances (classifier) ---------------------------------
+    llm_circuit_failures: int = Field(
+        2,
+        ge=1,
+        description="Whole LLM calls in a row that find the endpoint unavailable (after their "
+        "own retries) before the classifier pauses reading and probes it. Quota exhaustion "
+        "pauses at once.",
+    )
+    llm_probe_backoff_s: float = Field(
+        1.0, gt=0, description="First wait before probing an unavailable LLM; doubles per probe."
+    )
+    llm_probe_backoff_max_s: float = Field(60.0, gt=0, description="Longest wait between probes.")
+    rebalance_drain_s: float = Field(
+        5.0,
+        ge=0,
+        description="On a rebalance, how long the classifier lets its batches in flight finish "
+        "and publish; what is unfinished then (at once while the LLM is unavailable) is dropped "
+        "unpublished and redone by the partition's next owner.",
+    )
+
     @field_validator("kafka_bootstrap_servers")
     @classmethod
     def _strip_scheme(cls, value: str) -> str:

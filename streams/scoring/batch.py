@@ -22,6 +22,7 @@ from streams.models.scored import SourceOffset, Timings, Usage, build_scored_sta
 from streams.models.status import RawRecordError, StatusDeleted, StatusToScore, parse_raw_record
 from streams.scoring.attempts import ScoringRun, Unscored, score_with_attempts
 from streams.scoring.backend import ScoringBackend
+from streams.scoring.breaker import Breaker
 from streams.scoring.repeat_cache import RepeatCache, text_key
 
 EMPTY_TEXT_BACKEND = "none"
@@ -50,12 +51,16 @@ class Classifier:
         max_attempts: int,
         max_text_chars: int,
         cache: RepeatCache,
+        breaker: Breaker | None = None,
     ) -> None:
         self.backend = backend
         self.threshold = threshold
         self.max_attempts = max_attempts
         self.max_text_chars = max_text_chars
         self.cache = cache
+        #: Holds the LLM calls while the endpoint is unavailable; None: an outage is a failed
+        #: attempt of the posts sent.
+        self.breaker = breaker
 
     async def process(self, batch: Sequence[Consumed]) -> BatchReport:
         """One output per input record, in input order."""
@@ -82,7 +87,7 @@ class Classifier:
         report.sent_to_llm = len(to_send)
         if to_send:
             report.run = await score_with_attempts(
-                self.backend, list(to_send.values()), self.max_attempts
+                self.backend, list(to_send.values()), self.max_attempts, self.breaker
             )
             for key, scored in report.run.scored.items():
                 self.cache.put(key, scored.scores)
