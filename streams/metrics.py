@@ -168,6 +168,13 @@ ACTIONS_HALTED = Gauge(
     ["reason"],
     registry=REGISTRY,
 )
+LLM_RESPONSE_FORMAT = Gauge(
+    "streams_llm_response_format",
+    "1 for the response format the LLM endpoint takes (json_schema, json_object_schema, "
+    "json_object, none), as detected: a refusal that names the format moves one step down.",
+    ["mode"],
+    registry=REGISTRY,
+)
 LLM_AVAILABLE = Gauge(
     "streams_llm_available",
     "1 while the classifier calls the LLM; 0 while it is paused because the LLM is unavailable.",

@@ -33,15 +33,26 @@ from streams.llm.prompt import (
     PostToScore,
     build_messages,
     max_output_tokens,
-    response_format,
 )
 from streams.llm.reply import parse_reply
 from streams.models.dead_letter import redact
 from streams.scoring.backend import BatchScores, TokenUsage
+from streams.scoring.capabilities import (
+    CapabilityMemory,
+    Mode,
+    is_compact,
+    refuses_format,
+    response_format_for,
+    starting_mode,
+    step_down,
+)
 from streams.scoring.rate_limit import RateLimiter
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: The response format found per endpoint and model, shared by the backends of a process.
+FORMATS = CapabilityMemory()
 
 #: What a probe asks to score: one word, the smallest request of the real shape.
 PROBE_POST = PostToScore("probe", "ok", "en")
@@ -101,7 +112,10 @@ class OpenAIBackend:
         self.model = model
         self.limiter = limiter
         self.prices = prices
-        self.structured = structured
+        self.endpoint = str(client.base_url).rstrip("/")
+        #: The response format this endpoint takes, as far as known (see scoring.capabilities).
+        self.mode: Mode = FORMATS.get(self.endpoint, model, starting_mode(structured))
+        metrics.LLM_RESPONSE_FORMAT.labels(self.mode).set(1)
         self.max_retries = max_retries
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
@@ -142,6 +156,27 @@ class OpenAIBackend:
             backoff_max_s=settings.openai_backoff_max_s,
         )
 
+    @property
+    def structured(self) -> bool:
+        """Whether replies are bound to the reply schema, so the output budget can be tight."""
+        return is_compact(self.mode)
+
+    def _stepped_down(self, exc: openai.APIError) -> bool:
+        """On a refusal of the response format, move one step down the ladder; True if moved."""
+        status = exc.status_code if isinstance(exc, openai.APIStatusError) else None
+        following = step_down(self.mode)
+        if following is None or not refuses_format(status, str(exc)):
+            return False
+        log.warning(
+            "the LLM endpoint %s refused response_format %s (HTTP %s); using %s for model %s",
+            self.endpoint, self.mode, status, following, self.model,
+        )  # fmt: skip
+        metrics.LLM_RESPONSE_FORMAT.labels(self.mode).set(0)
+        metrics.LLM_RESPONSE_FORMAT.labels(following).set(1)
+        self.mode = following
+        FORMATS.remember(self.endpoint, self.model, following)
+        return True
+
     def _count(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
         metrics.LLM_REQUESTS.labels(outcome).inc()
@@ -152,20 +187,25 @@ class OpenAIBackend:
         estimate = tokens.count_chat_tokens(request.messages) + budget
         llm_ms = 0.0
         failure = LLMUnavailableError("no attempt made", "connection_error")
-        for attempt in range(self.max_retries + 1):
+        attempt = -1
+        while attempt < self.max_retries:
+            attempt += 1
             await self.limiter.acquire(estimate)
             started = time.perf_counter()
             try:
                 response = await self._create(request.messages, budget)
-            except openai.BadRequestError as exc:
-                self._count("bad_request")
-                if self.structured and "response_format" in str(exc):
-                    log.warning("endpoint rejects json_schema replies; switching to JSON mode")
-                    self.structured = False
-                    budget = max_output_tokens(len(posts), structured=False)
-                    continue
-                raise RetriableLLMError(f"request rejected (400): {redact(str(exc))}") from None
             except openai.APIError as exc:
+                if self._stepped_down(exc):
+                    # Not a failed try: the same posts go again in a form the endpoint takes.
+                    self._count("format_refused")
+                    budget = max_output_tokens(len(posts), structured=self.structured)
+                    attempt -= 1
+                    continue
+                if isinstance(exc, openai.BadRequestError):
+                    self._count("bad_request")
+                    raise RetriableLLMError(
+                        f"request rejected (400): {redact(str(exc))}"
+                    ) from None
                 failure = self._unavailable(exc, attempt)
             else:
                 elapsed = time.perf_counter() - started
@@ -185,19 +225,25 @@ class OpenAIBackend:
         """One small real request, not retried: returns when the endpoint answers at all (an
         invalid reply or a 400 is an answer), raises LLMUnavailableError when it does not."""
         request = build_messages([PROBE_POST])
-        budget = max_output_tokens(1, structured=self.structured)
-        await self.limiter.acquire(tokens.count_chat_tokens(request.messages) + budget)
-        started = time.perf_counter()
-        try:
-            await self._create(request.messages, budget)
-        except openai.BadRequestError:
-            self._count("bad_request")
-        except openai.APIError as exc:
-            raise self._unavailable(exc, 0) from None
-        else:
-            self._count("ok")
-        finally:
-            metrics.LLM_REQUEST_DURATION.observe(time.perf_counter() - started)
+        while True:
+            budget = max_output_tokens(1, structured=self.structured)
+            await self.limiter.acquire(tokens.count_chat_tokens(request.messages) + budget)
+            started = time.perf_counter()
+            try:
+                await self._create(request.messages, budget)
+            except openai.APIError as exc:
+                if self._stepped_down(exc):
+                    self._count("format_refused")
+                    continue
+                if isinstance(exc, openai.BadRequestError):
+                    self._count("bad_request")
+                    return
+                raise self._unavailable(exc, 0) from None
+            else:
+                self._count("ok")
+                return
+            finally:
+                metrics.LLM_REQUEST_DURATION.observe(time.perf_counter() - started)
 
     def _unavailable(self, exc: openai.APIError, attempt: int) -> LLMUnavailableError:
         """What a failed request says about the endpoint. Raises what retrying the same request
@@ -244,12 +290,13 @@ class OpenAIBackend:
         return LLMUnavailableError(f"server error {status}", "server_error")
 
     async def _create(self, messages: Sequence[Mapping[str, Any]], budget: int) -> Any:
-        return await self.client.chat.completions.create(
-            model=self.model,
-            messages=list(messages),  # type: ignore[arg-type]
-            temperature=0,
-            max_tokens=budget,
-            response_format=response_format(structured=self.structured),
+        create: Any = self.client.chat.completions.create
+        extra: dict[str, Any] = {}
+        wanted = response_format_for(self.mode)
+        if wanted is not None:
+            extra["response_format"] = wanted
+        return await create(
+            model=self.model, messages=list(messages), temperature=0, max_tokens=budget, **extra
         )
 
     def _backoff(self, attempt: int) -> float:

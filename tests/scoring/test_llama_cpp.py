@@ -1,6 +1,7 @@
 """The backend against a real model server: llama.cpp's (llama-cpp-python[server]) with
 SmolLM2-135M-Instruct, through the real ``openai`` client. The model's scores are junk; what is
 tested is the protocol: what the server refuses, what it takes, and that replies parse."""
+# mypy: disable-error-code="union-attr"
 
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ import pytest
 
 from streams.kafka.launcher import free_port
 from streams.llm.prompt import PostToScore
-from streams.llm.reply import ScoredItem
+from streams.llm.reply import FailureReason, ScoredItem
 from streams.scoring.capabilities import response_format_for
-from streams.scoring.openai_backend import OpenAIBackend
+from streams.scoring.openai_backend import FORMATS, OpenAIBackend
 from streams.selfhost.llama_cpp import LlamaServer, ServerConfig
 from streams.settings import Settings
 
@@ -83,8 +84,12 @@ def test_the_backend_finds_the_grammar_mode_and_every_post_is_scored(llama: Serv
 
     results, mode, mode_later = asyncio.run(score())
     assert mode == mode_later == "json_object_schema"
+    assert FORMATS.get(llama.base_url, llama.alias, "json_schema") == "json_object_schema"
     assert set(results) == {"a", "b", "c"}
-    assert all(isinstance(item, ScoredItem) for item in results.values()), results
+    # The grammar holds a 135M model to the reply schema: its reply parses. What it says is
+    # junk (it makes up the posts' ids), so a post may come back missing, never malformed.
+    for item in results.values():
+        assert isinstance(item, ScoredItem) or item.reason == FailureReason.ITEM_MISSING, item
 
 
 def _get(url: str, key: str | None) -> int:
