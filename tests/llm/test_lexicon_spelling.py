@@ -118,9 +118,14 @@ def test_clauses_and_questions() -> None:
 )  # fmt: skip
 def test_hostile_input_costs_time_in_proportion_to_its_length(unit: str) -> None:
     def seconds(repeat: int) -> float:
-        started = time.perf_counter()
-        score_text(unit * repeat)
-        return time.perf_counter() - started
+        # The best of three: a shared machine's other work only ever adds time.
+        text = unit * repeat
+        runs = []
+        for _ in range(3):
+            started = time.perf_counter()
+            score_text(text)
+            runs.append(time.perf_counter() - started)
+        return min(runs)
 
     small, large = seconds(2_000), seconds(8_000)
     # Four times the text: about four times the time, never sixteen (quadratic) or worse.
