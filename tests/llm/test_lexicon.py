@@ -7,6 +7,8 @@ import pytest
 from streams.categories import CATEGORIES
 from streams.llm import lexicon
 from streams.llm.lexicon import score_text
+from streams.llm.lexicon.text import tokenize
+from streams.llm.lexicon.vocabulary import expand
 
 
 def flagged(text: str) -> dict[str, float]:
@@ -86,10 +88,20 @@ def test_scores_cover_every_category_with_coarse_levels() -> None:
 
 
 def test_every_term_names_real_categories() -> None:
-    for term, hits in lexicon._TERMS.items():
-        assert set(hits) <= set(CATEGORIES), term
-        assert term == lexicon.normalize(term), term
+    for table in lexicon.TABLES:
+        for term, entry in table.items():
+            named = {*entry.alone, *entry.aimed} | ({entry.group} if entry.group else set())
+            assert named <= set(CATEGORIES), term
+            assert term == lexicon.normalize(term), term
+
+
+def test_every_term_expands_to_words_as_a_text_splits_them() -> None:
+    for table in lexicon.TABLES:
+        for term in table:
+            for words in expand(term):
+                assert words, term
+                assert [t.text for t in tokenize(" ".join(words)).tokens] == list(words), term
 
 
 def test_backend_identity() -> None:
-    assert lexicon.MODEL == "lexicon-v1"
+    assert lexicon.MODEL == "lexicon-v2"
