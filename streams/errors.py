@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Final
+
+#: Why an LLM endpoint is unavailable: the ``reason`` of LLMUnavailableError and the label
+#: values of the ``streams_llm_unavailable`` gauge.
+UNAVAILABLE_REASONS: Final = (
+    "server_error", "timeout", "connection_error", "rate_limited", "insufficient_quota",
+)  # fmt: skip
+
 
 class StreamsError(Exception):
     """Root of every error this package raises on purpose."""
@@ -39,9 +47,30 @@ class LLMError(StreamsError):
 
 
 class RetriableLLMError(LLMError):
-    """A transient LLM failure: rate limit, timeout, connection error, 5xx."""
+    """An LLM call failed as a whole, and asking again may help."""
 
     retriable = True
+
+
+class LLMUnavailableError(RetriableLLMError):
+    """The endpoint did not answer usefully (5xx, timeout, connection error, 429 past its
+    Retry-After): nothing about the posts sent. The classifier pauses instead of giving up."""
+
+    def __init__(self, message: str, reason: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        if reason not in UNAVAILABLE_REASONS:
+            raise ValueError(f"unknown reason {reason!r}; known: {UNAVAILABLE_REASONS}")
+        self.reason = reason
+        #: The wait the server asked for, if it said one.
+        self.retry_after_s = retry_after_s
+
+
+class QuotaExhaustedError(LLMUnavailableError):
+    """429 ``insufficient_quota``: the account is out of credit. No retry soon and no restart
+    helps; someone has to add credit or raise the limit."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "insufficient_quota")
 
 
 class FatalLLMError(LLMError):

@@ -17,6 +17,7 @@ from prometheus_client import (
 )
 
 from streams.categories import CATEGORIES
+from streams.errors import UNAVAILABLE_REASONS
 
 # The *_created series double the exposition and no dashboard reads them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -167,6 +168,25 @@ ACTIONS_HALTED = Gauge(
     ["reason"],
     registry=REGISTRY,
 )
+LLM_RESPONSE_FORMAT = Gauge(
+    "streams_llm_response_format",
+    "1 for the response format the LLM endpoint takes (json_schema, json_object_schema, "
+    "json_object, none), as detected: a refusal that names the format moves one step down.",
+    ["mode"],
+    registry=REGISTRY,
+)
+LLM_AVAILABLE = Gauge(
+    "streams_llm_available",
+    "1 while the classifier calls the LLM; 0 while it is paused because the LLM is unavailable.",
+    registry=REGISTRY,
+)
+LLM_UNAVAILABLE = Gauge(
+    "streams_llm_unavailable",
+    "1 for the reason the classifier is paused (server_error, timeout, connection_error, "
+    "rate_limited, insufficient_quota); all 0 while the LLM answers.",
+    ["reason"],
+    registry=REGISTRY,
+)
 BUILD_INFO = Gauge(
     "streams_build_info",
     "Always 1; the labels say what this worker runs.",
@@ -177,6 +197,9 @@ BUILD_INFO = Gauge(
 
 def prime(backend: str) -> None:
     """Create the labelled series that exist from the start, so dashboards show 0, not gaps."""
+    LLM_AVAILABLE.set(1)
+    for reason in UNAVAILABLE_REASONS:
+        LLM_UNAVAILABLE.labels(reason)
     for category in CATEGORIES:
         FLAGGED.labels(category)
         CATEGORY_SCORE.labels(category)

@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streams.models.scored import Threshold
+
 KAFKA_VERSION = "4.1.2"
 
 
@@ -117,7 +119,9 @@ class Settings(BaseSettings):
     max_attempts: int = Field(
         3, ge=1, description="Tries per post before it goes to the dead-letter topic."
     )
-    flag_threshold: float = Field(0.5, ge=0, le=1, description="Score at which a post is flagged.")
+    flag_threshold: Threshold = Field(
+        0.5, description="Score at which a post is flagged: above 0, at most 1."
+    )
     content_cache_size: int = Field(
         10_000, ge=0, description="Recently scored texts remembered, so repeats are scored once."
     )
@@ -308,6 +312,26 @@ class Settings(BaseSettings):
     )
     actions_webhook_secret: SecretStr | None = Field(
         None, description="HMAC-SHA256 key of the webhook's X-Streams-Signature."
+    )
+
+    # --- LLM circuit breaker and rebalances (classifier) ---------------------------------
+    llm_circuit_failures: int = Field(
+        2,
+        ge=1,
+        description="Whole LLM calls in a row that find the endpoint unavailable (after their "
+        "own retries) before the classifier pauses reading and probes it. Quota exhaustion "
+        "pauses at once.",
+    )
+    llm_probe_backoff_s: float = Field(
+        1.0, gt=0, description="First wait before probing an unavailable LLM; doubles per probe."
+    )
+    llm_probe_backoff_max_s: float = Field(60.0, gt=0, description="Longest wait between probes.")
+    rebalance_drain_s: float = Field(
+        5.0,
+        ge=0,
+        description="On a rebalance, how long the classifier lets its batches in flight finish "
+        "and publish; what is unfinished then (at once while the LLM is unavailable) is dropped "
+        "unpublished and redone by the partition's next owner.",
     )
 
     @field_validator("kafka_bootstrap_servers")

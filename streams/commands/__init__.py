@@ -18,6 +18,7 @@ from streams.commands import (
     harvest,
     ingest,
     kafka,
+    llm,
     produce,
     schemas,
     shadow,
@@ -30,6 +31,6 @@ def register_all(app: faust.App, settings: Settings) -> None:
     """Add every subcommand to ``app``'s command line."""
     for command in (
         kafka, harvest, dlq, demo, topics, produce, ingest, schemas, evaluate, shadow, actions,
-        bench, chaos,
+        llm, bench, chaos,
     ):  # fmt: skip
         command.register(app, settings)

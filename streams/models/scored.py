@@ -15,6 +15,9 @@ from streams.models.status import AccountId
 #: A probability-like score: finite, within 0..1.
 Score = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+#: The flag threshold, one rule for the settings and the record: a post is flagged in a category
+#: whose score is >= threshold, so 0 would flag every post and is refused.
+Threshold = Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -98,7 +101,7 @@ class ScoredStatus(Record):
     flagged_categories: tuple[Category, ...] = Field(
         description="Categories whose score is >= threshold, in canonical order."
     )
-    threshold: float = Field(gt=0.0, le=1.0, allow_inf_nan=False)
+    threshold: Threshold
     backend: str = Field(min_length=1, description='Scoring backend, e.g. "openai", "lexicon".')
     model: str = Field(min_length=1)
     prompt_version: str = Field(min_length=1)

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from streams.errors import RetriableLLMError
+from streams.errors import LLMUnavailableError, RetriableLLMError
 from streams.llm.prompt import PostToScore
 from streams.llm.reply import FailedItem, ScoredItem
 from streams.scoring.backend import BatchScores, ScoringBackend, TokenUsage
+from streams.scoring.breaker import Breaker
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,24 @@ class ScoringRun:
     #: Posts asked again after a failed first attempt.
     retried_posts: int = 0
 
+    def add(self, other: ScoringRun) -> None:
+        self.scored.update(other.scored)
+        self.unscored.update(other.unscored)
+        self.usage = self.usage + other.usage
+        self.cost_usd += other.cost_usd
+        self.llm_ms += other.llm_ms
+        self.calls += other.calls
+        self.retried_posts += other.retried_posts
+
+
+#: Failures no request causes by itself: they never cost a post an attempt.
+_NEVER_THE_REQUESTS = frozenset({"connection_error", "insufficient_quota"})
+
+
+def _reason(error: RetriableLLMError) -> str:
+    """The dead-letter reason of a whole call that failed."""
+    return "llm_unavailable" if isinstance(error, LLMUnavailableError) else "request_rejected"
+
 
 def groups_for_attempt(attempt: int, pending: Sequence[PostToScore]) -> list[list[PostToScore]]:
     """First the whole batch, then the failed posts together once, then each alone.
@@ -52,19 +71,65 @@ def groups_for_attempt(attempt: int, pending: Sequence[PostToScore]) -> list[lis
     return [[post] for post in pending]
 
 
+Outcome = tuple[list[PostToScore], BatchScores | RetriableLLMError]
+
+
 async def _call(
-    backend: ScoringBackend, group: list[PostToScore]
-) -> BatchScores | RetriableLLMError:
-    try:
-        return await backend.score_batch(group)
-    except RetriableLLMError as exc:
-        return exc
+    backend: ScoringBackend, group: list[PostToScore], breaker: Breaker | None, run: ScoringRun
+) -> list[Outcome]:
+    """One group's call, with what it gave for which posts.
+
+    With a breaker, a call that finds the endpoint unavailable waits until it answers again
+    and is made again, costing its posts no attempt. Unless the endpoint answered others
+    since this call last failed: when other calls got answers, or a probe did and this is a
+    single post, the failure is the request's own (a post the server chokes on) and counts,
+    so such a post ends up dead-lettered instead of holding the classifier forever; when only
+    a probe got an answer, the group's posts are tried alone to find out.
+    """
+    seen: tuple[int, int] | None = None
+    while True:
+        if breaker is not None:
+            await breaker.wait_available()
+        try:
+            outcome = await backend.score_batch(group)
+        except LLMUnavailableError as exc:
+            run.calls += 1
+            if breaker is None:
+                return [(group, exc)]
+            breaker.call_failed(exc)
+            if seen is not None and exc.reason not in _NEVER_THE_REQUESTS:
+                calls_answered = breaker.call_answers > seen[0]
+                probe_answered = breaker.probe_answers > seen[1]
+                if calls_answered or (probe_answered and len(group) == 1):
+                    return [(group, exc)]
+                if probe_answered:
+                    alone = await asyncio.gather(
+                        *(_call(backend, [p], breaker, run) for p in group)
+                    )
+                    return [outcome for outcomes in alone for outcome in outcomes]
+            seen = (breaker.call_answers, breaker.probe_answers)
+            continue
+        except RetriableLLMError as exc:
+            run.calls += 1
+            if breaker is not None:
+                breaker.call_answered()  # it refused this request: it is there
+            return [(group, exc)]
+        if breaker is not None:
+            breaker.call_answered()
+        return [(group, outcome)]
 
 
 async def score_with_attempts(
-    backend: ScoringBackend, posts: Sequence[PostToScore], max_attempts: int
+    backend: ScoringBackend,
+    posts: Sequence[PostToScore],
+    max_attempts: int,
+    breaker: Breaker | None = None,
 ) -> ScoringRun:
-    """Score ``posts``; FatalLLMError propagates (no retry can help, the worker must stop)."""
+    """Score ``posts``; FatalLLMError propagates (no retry can help, the worker must stop).
+
+    Without a breaker (``streams eval``) a call that finds the endpoint unavailable is a failed
+    attempt of its posts; with one (the classifier) it waits for the endpoint instead.
+    """
     run = ScoringRun()
     first_failure: dict[str, datetime] = {}
     last_failure: dict[str, tuple[str, str]] = {}
@@ -75,12 +140,12 @@ async def score_with_attempts(
         if attempt > 1:
             run.retried_posts += len(pending)
         groups = groups_for_attempt(attempt, pending)
-        outcomes = await asyncio.gather(*(_call(backend, g) for g in groups))
+        called = await asyncio.gather(*(_call(backend, g, breaker, run) for g in groups))
         failed: list[PostToScore] = []
-        for group, outcome in zip(groups, outcomes, strict=True):
+        for group, outcome in (pair for pairs in called for pair in pairs):
             if isinstance(outcome, RetriableLLMError):
-                run.calls += 1
-                failures = {p.status_id: ("llm_unavailable", str(outcome)) for p in group}
+                reason = _reason(outcome)
+                failures = {p.status_id: (reason, str(outcome)) for p in group}
             else:
                 run.usage = run.usage + outcome.usage
                 run.cost_usd += outcome.cost_usd

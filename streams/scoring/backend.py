@@ -38,14 +38,19 @@ class BatchScores:
 
 
 class ScoringBackend(Protocol):
-    """Scores a batch of posts. Raises RetriableLLMError when the whole call failed after the
-    backend's own retries, FatalLLMError when no retry can help (bad key, unknown model)."""
+    """Scores a batch of posts. Raises LLMUnavailableError when the endpoint did not answer
+    (after the backend's own retries), RetriableLLMError when it refused this request, and
+    FatalLLMError when no retry can help (bad key, unknown model)."""
 
     name: str
     model: str
     prompt_version: str
 
     async def score_batch(self, posts: Sequence[PostToScore]) -> BatchScores: ...
+
+    async def probe(self) -> None:
+        """One cheap real request: returns when the endpoint answers, raises as score_batch."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -64,6 +69,9 @@ class LexiconBackend:
             for post in posts
         }
         return BatchScores(results, llm_ms=(time.perf_counter() - started) * 1000)
+
+    async def probe(self) -> None:
+        return None
 
     async def close(self) -> None:
         return None

@@ -27,6 +27,7 @@ from streams.models.status import (
 )
 from streams.scoring.attempts import ScoringRun, Unscored
 from streams.scoring.backend import ScoringBackend
+from streams.scoring.breaker import Breaker
 from streams.scoring.chunked import ChunkedPost, plan_post, score_chunked
 from streams.scoring.repeat_cache import RepeatCache, text_key
 
@@ -57,6 +58,7 @@ class Classifier:
         max_text_chars: int,
         cache: RepeatCache,
         items_per_call: int = 25,
+        breaker: Breaker | None = None,
     ) -> None:
         self.backend = backend
         #: Most chunk items in one request when long posts are chunked (the batch size).
@@ -65,6 +67,9 @@ class Classifier:
         self.max_attempts = max_attempts
         self.max_text_chars = max_text_chars
         self.cache = cache
+        #: Holds the LLM calls while the endpoint is unavailable; None: an outage is a failed
+        #: attempt of the posts sent.
+        self.breaker = breaker
 
     async def process(self, batch: Sequence[Consumed]) -> BatchReport:
         """One output per input record, in input order."""
@@ -73,18 +78,26 @@ class Classifier:
         parsed: list[StatusToScore | StatusDeleted | Outgoing] = [self._parse(r) for r in batch]
 
         # Posts go to the backend keyed by text hash: identical texts in a batch are sent once,
-        # and two records of one status (an edit) cannot collide in the reply.
+        # and two records of one status (an edit) cannot collide in the reply. Cache hits are
+        # taken now: while this batch waits for the LLM, other batches' scores can evict them.
         # A text longer than one item's budget goes out as several chunks (scoring.chunked).
         to_send: dict[str, ChunkedPost] = {}
+        hits: dict[str, Mapping[str, float]] = {}
         for item in parsed:
             if isinstance(item, StatusToScore) and item.text.strip():
                 key = text_key(item.text)
-                if self.cache.get(key) is None and key not in to_send:
+                if key in hits or key in to_send:
+                    continue
+                cached = self.cache.get(key)
+                if cached is not None:
+                    hits[key] = cached
+                else:
                     to_send[key] = plan_post(key, item, self.max_text_chars)
         report.sent_to_llm = len(to_send)
         if to_send:
             report.run = await score_chunked(
-                self.backend, list(to_send.values()), self.max_attempts, self.items_per_call
+                self.backend, list(to_send.values()), self.max_attempts, self.items_per_call,
+                self.breaker,
             )
             for key, scored in report.run.scored.items():
                 self.cache.put(key, scored.scores)
@@ -99,7 +112,7 @@ class Classifier:
                     Outgoing("scored", item.status_id.encode(), None, outcome="deleted")
                 )
             else:
-                output = self._scored_output(record, item, report, share, started, llm_done)
+                output = self._scored_output(record, item, report, hits, share, started, llm_done)
                 report.outputs.append(output)
         return report
 
@@ -114,6 +127,7 @@ class Classifier:
         record: Consumed,
         item: StatusToScore,
         report: BatchReport,
+        hits: Mapping[str, Mapping[str, float]],
         share: float,
         started: float,
         llm_done: float,
@@ -137,8 +151,8 @@ class Classifier:
                 self.backend.prompt_version, usage, run.cost_usd * share, started, llm_done,
                 llm_ms=run.llm_ms,
             )  # fmt: skip
-        cached = self.cache.get(key)
-        if cached is not None and key not in run.unscored:
+        cached = hits.get(key)
+        if cached is not None:
             report.cache_hits += 1
             return self._build(
                 record, item, cached, self.backend.name, self.backend.model,

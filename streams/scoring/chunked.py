@@ -19,6 +19,7 @@ from streams.llm.reply import ScoredItem
 from streams.models.status import StatusToScore, status_sections
 from streams.scoring.attempts import ScoringRun, Unscored, score_with_attempts
 from streams.scoring.backend import ScoringBackend
+from streams.scoring.breaker import Breaker
 from streams.scoring.repeat_cache import text_key
 
 
@@ -52,18 +53,26 @@ def plan_text(key: str, text: str, language: str | None, max_chars: int) -> Chun
 
 
 async def score_chunked(
-    backend: ScoringBackend, posts: Sequence[ChunkedPost], max_attempts: int, items_per_call: int
+    backend: ScoringBackend,
+    posts: Sequence[ChunkedPost],
+    max_attempts: int,
+    items_per_call: int,
+    breaker: Breaker | None = None,
 ) -> ScoringRun:
     """Score ``posts`` by their chunks, at most ``items_per_call`` items a request; the run
     is keyed by post key, as if each post had been one item."""
     if all(post.chunks == (post.chunks[0],) and post.chunks[0].status_id == post.key
            for post in posts):  # fmt: skip
         # Nothing was chunked: one request, exactly as without chunking.
-        return await score_with_attempts(backend, [p.chunks[0] for p in posts], max_attempts)
+        return await score_with_attempts(
+            backend, [p.chunks[0] for p in posts], max_attempts, breaker
+        )
     ordered = list({chunk.status_id: chunk for post in posts for chunk in post.chunks}.values())
     size = max(1, items_per_call)
     groups = [ordered[i : i + size] for i in range(0, len(ordered), size)]
-    runs = await asyncio.gather(*(score_with_attempts(backend, g, max_attempts) for g in groups))
+    runs = await asyncio.gather(
+        *(score_with_attempts(backend, g, max_attempts, breaker) for g in groups)
+    )
     return fold_chunk_runs(posts, runs)
 
 

@@ -6,6 +6,7 @@ import logging
 
 from streams.scoring.backend import LexiconBackend, ScoringBackend
 from streams.scoring.batch import Classifier
+from streams.scoring.breaker import Breaker
 from streams.scoring.repeat_cache import RepeatCache
 from streams.settings import Settings
 
@@ -43,7 +44,8 @@ def make_backend(settings: Settings) -> ScoringBackend:
 
 
 def make_classifier(settings: Settings, backend: ScoringBackend) -> Classifier:
-    """The batch classifier the settings describe, scoring with ``backend``."""
+    """The batch classifier the settings describe, scoring with ``backend``, its calls held
+    by a circuit breaker while the endpoint is unavailable."""
     return Classifier(
         backend,
         threshold=settings.flag_threshold,
@@ -51,4 +53,5 @@ def make_classifier(settings: Settings, backend: ScoringBackend) -> Classifier:
         max_text_chars=settings.max_text_chars,
         cache=RepeatCache(settings.content_cache_size),
         items_per_call=settings.batch_size,
+        breaker=Breaker.from_settings(settings, backend.probe),
     )

@@ -1,9 +1,11 @@
 """Scores batches with an OpenAI-compatible chat completions endpoint through ``AsyncOpenAI``.
 
 Transport faults are retried here (429 after Retry-After, 5xx, timeouts and connection errors
-with exponential backoff and jitter); replies are validated per post by ``streams.llm.reply``,
-and posts a reply left unscored are asked again by the caller. Errors no retry can fix (bad
-key, no access, unknown model) raise FatalLLMError so the worker stops instead of looping.
+with exponential backoff and jitter), then raise LLMUnavailableError, on which the classifier
+pauses (``streams.scoring.breaker``); a 429 ``insufficient_quota`` raises QuotaExhaustedError at
+once. Replies are validated per post by ``streams.llm.reply``, and posts a reply left unscored
+are asked again by the caller. Errors no retry can fix (bad key, no access, unknown model)
+raise FatalLLMError so the worker stops instead of looping.
 """
 
 from __future__ import annotations
@@ -19,22 +21,41 @@ import openai
 from openai import AsyncOpenAI
 
 from streams import metrics
-from streams.errors import FatalLLMError, RetriableLLMError
+from streams.errors import (
+    FatalLLMError,
+    LLMUnavailableError,
+    QuotaExhaustedError,
+    RetriableLLMError,
+)
 from streams.llm import tokens
 from streams.llm.prompt import (
     PROMPT_VERSION,
     PostToScore,
     build_messages,
     max_output_tokens,
-    response_format,
 )
 from streams.llm.reply import parse_reply
 from streams.models.dead_letter import redact
 from streams.scoring.backend import BatchScores, TokenUsage
+from streams.scoring.capabilities import (
+    CapabilityMemory,
+    Mode,
+    is_compact,
+    refuses_format,
+    response_format_for,
+    starting_mode,
+    step_down,
+)
 from streams.scoring.rate_limit import RateLimiter
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: The response format found per endpoint and model, shared by the backends of a process.
+FORMATS = CapabilityMemory()
+
+#: What a probe asks to score: one word, the smallest request of the real shape.
+PROBE_POST = PostToScore("probe", "ok", "en")
 
 
 def retry_after_s(headers: Mapping[str, str] | None) -> float | None:
@@ -91,7 +112,10 @@ class OpenAIBackend:
         self.model = model
         self.limiter = limiter
         self.prices = prices
-        self.structured = structured
+        self.endpoint = str(client.base_url).rstrip("/")
+        #: The response format this endpoint takes, as far as known (see scoring.capabilities).
+        self.mode: Mode = FORMATS.get(self.endpoint, model, starting_mode(structured))
+        metrics.LLM_RESPONSE_FORMAT.labels(self.mode).set(1)
         self.max_retries = max_retries
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
@@ -132,6 +156,27 @@ class OpenAIBackend:
             backoff_max_s=settings.openai_backoff_max_s,
         )
 
+    @property
+    def structured(self) -> bool:
+        """Whether replies are bound to the reply schema, so the output budget can be tight."""
+        return is_compact(self.mode)
+
+    def _stepped_down(self, exc: openai.APIError) -> bool:
+        """On a refusal of the response format, move one step down the ladder; True if moved."""
+        status = exc.status_code if isinstance(exc, openai.APIStatusError) else None
+        following = step_down(self.mode)
+        if following is None or not refuses_format(status, str(exc)):
+            return False
+        log.warning(
+            "the LLM endpoint %s refused response_format %s (HTTP %s); using %s for model %s",
+            self.endpoint, self.mode, status, following, self.model,
+        )  # fmt: skip
+        metrics.LLM_RESPONSE_FORMAT.labels(self.mode).set(0)
+        metrics.LLM_RESPONSE_FORMAT.labels(following).set(1)
+        self.mode = following
+        FORMATS.remember(self.endpoint, self.model, following)
+        return True
+
     def _count(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
         metrics.LLM_REQUESTS.labels(outcome).inc()
@@ -141,51 +186,27 @@ class OpenAIBackend:
         budget = max_output_tokens(len(posts), structured=self.structured)
         estimate = tokens.count_chat_tokens(request.messages) + budget
         llm_ms = 0.0
-        last_error = "no attempt made"
-        for attempt in range(self.max_retries + 1):
+        failure = LLMUnavailableError("no attempt made", "connection_error")
+        attempt = -1
+        while attempt < self.max_retries:
+            attempt += 1
             await self.limiter.acquire(estimate)
             started = time.perf_counter()
             try:
                 response = await self._create(request.messages, budget)
-            except openai.RateLimitError as exc:
-                metrics.LLM_REQUEST_DURATION.observe(time.perf_counter() - started)
-                self._count("rate_limited")
-                wait = retry_after_s(exc.response.headers) or self._backoff(attempt)
-                self.limiter.pause(wait)
-                last_error = f"429 rate limited, retry after {wait:.1f} s"
-                continue
-            except openai.APITimeoutError:
-                self._count("timeout")
-                last_error = "request timed out"
-            except openai.APIConnectionError as exc:
-                self._count("connection_error")
-                last_error = f"connection error: {exc}"
-            except openai.InternalServerError as exc:
-                self._count("server_error")
-                last_error = f"server error {exc.status_code}"
-            except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-                self._count("auth_error")
-                raise FatalLLMError(
-                    f"the LLM endpoint refused the API key ({exc.status_code}): check "
-                    "OPENAI_API_KEY and the account's access to the model"
-                ) from None
-            except openai.NotFoundError:
-                self._count("not_found")
-                raise FatalLLMError(
-                    f"model {self.model!r} not found at the endpoint: check STREAMS_OPENAI_MODEL "
-                    "and STREAMS_OPENAI_BASE_URL"
-                ) from None
-            except openai.BadRequestError as exc:
-                self._count("bad_request")
-                if self.structured and "response_format" in str(exc):
-                    log.warning("endpoint rejects json_schema replies; switching to JSON mode")
-                    self.structured = False
-                    budget = max_output_tokens(len(posts), structured=False)
+            except openai.APIError as exc:
+                if self._stepped_down(exc):
+                    # Not a failed try: the same posts go again in a form the endpoint takes.
+                    self._count("format_refused")
+                    budget = max_output_tokens(len(posts), structured=self.structured)
+                    attempt -= 1
                     continue
-                raise RetriableLLMError(f"request rejected (400): {redact(str(exc))}") from None
-            except openai.APIStatusError as exc:
-                self._count("server_error")
-                last_error = f"HTTP {exc.status_code}"
+                if isinstance(exc, openai.BadRequestError):
+                    self._count("bad_request")
+                    raise RetriableLLMError(
+                        f"request rejected (400): {redact(str(exc))}"
+                    ) from None
+                failure = self._unavailable(exc, attempt)
             else:
                 elapsed = time.perf_counter() - started
                 metrics.LLM_REQUEST_DURATION.observe(elapsed)
@@ -193,17 +214,89 @@ class OpenAIBackend:
                 return self._read(request, response, estimate, llm_ms)
             elapsed = time.perf_counter() - started
             metrics.LLM_REQUEST_DURATION.observe(elapsed)
+            if failure.reason == "rate_limited":
+                continue  # the limiter holds the next request for the Retry-After
             llm_ms += elapsed * 1000
             await asyncio.sleep(self._backoff(attempt))
-        raise RetriableLLMError(f"gave up after {self.max_retries + 1} tries: {last_error}")
+        message = f"gave up after {self.max_retries + 1} tries: {failure}"
+        raise LLMUnavailableError(message, failure.reason, failure.retry_after_s)
+
+    async def probe(self) -> None:
+        """One small real request, not retried: returns when the endpoint answers at all (an
+        invalid reply or a 400 is an answer), raises LLMUnavailableError when it does not."""
+        request = build_messages([PROBE_POST])
+        while True:
+            budget = max_output_tokens(1, structured=self.structured)
+            await self.limiter.acquire(tokens.count_chat_tokens(request.messages) + budget)
+            started = time.perf_counter()
+            try:
+                await self._create(request.messages, budget)
+            except openai.APIError as exc:
+                if self._stepped_down(exc):
+                    self._count("format_refused")
+                    continue
+                if isinstance(exc, openai.BadRequestError):
+                    self._count("bad_request")
+                    return
+                raise self._unavailable(exc, 0) from None
+            else:
+                self._count("ok")
+                return
+            finally:
+                metrics.LLM_REQUEST_DURATION.observe(time.perf_counter() - started)
+
+    def _unavailable(self, exc: openai.APIError, attempt: int) -> LLMUnavailableError:
+        """What a failed request says about the endpoint. Raises what retrying the same request
+        cannot fix: FatalLLMError, QuotaExhaustedError, and RetriableLLMError for a 4xx about
+        the request itself."""
+        if isinstance(exc, openai.RateLimitError):
+            if "insufficient_quota" in (exc.code, getattr(exc, "type", None)):
+                self._count("insufficient_quota")
+                raise QuotaExhaustedError(
+                    f"429 insufficient_quota: {redact(exc.message)}"
+                ) from None
+            self._count("rate_limited")
+            wait = retry_after_s(exc.response.headers) or self._backoff(attempt)
+            self.limiter.pause(wait)
+            return LLMUnavailableError(
+                f"429 rate limited, retry after {wait:.1f} s", "rate_limited", wait
+            )
+        if isinstance(exc, openai.APITimeoutError):
+            self._count("timeout")
+            return LLMUnavailableError("request timed out", "timeout")
+        if isinstance(exc, openai.APIConnectionError):
+            self._count("connection_error")
+            return LLMUnavailableError(f"connection error: {exc}", "connection_error")
+        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+            self._count("auth_error")
+            raise FatalLLMError(
+                f"the LLM endpoint refused the API key ({exc.status_code}): check "
+                "OPENAI_API_KEY and the account's access to the model"
+            ) from None
+        if isinstance(exc, openai.NotFoundError):
+            self._count("not_found")
+            raise FatalLLMError(
+                f"model {self.model!r} not found at the endpoint: check STREAMS_OPENAI_MODEL "
+                "and STREAMS_OPENAI_BASE_URL"
+            ) from None
+        if isinstance(exc, openai.APIStatusError) and exc.status_code < 500:
+            # 409, 413, 422...: about this request, not the endpoint; asking again alone helps.
+            self._count("bad_request")
+            raise RetriableLLMError(
+                f"request rejected ({exc.status_code}): {redact(str(exc))}"
+            ) from None
+        self._count("server_error")
+        status = exc.status_code if isinstance(exc, openai.APIStatusError) else "?"
+        return LLMUnavailableError(f"server error {status}", "server_error")
 
     async def _create(self, messages: Sequence[Mapping[str, Any]], budget: int) -> Any:
-        return await self.client.chat.completions.create(
-            model=self.model,
-            messages=list(messages),  # type: ignore[arg-type]
-            temperature=0,
-            max_tokens=budget,
-            response_format=response_format(structured=self.structured),
+        create: Any = self.client.chat.completions.create
+        extra: dict[str, Any] = {}
+        wanted = response_format_for(self.mode)
+        if wanted is not None:
+            extra["response_format"] = wanted
+        return await create(
+            model=self.model, messages=list(messages), temperature=0, max_tokens=budget, **extra
         )
 
     def _backoff(self, attempt: int) -> float:

@@ -51,6 +51,9 @@ class CalibratedBackend:
             results[status_id] = result
         return dataclasses.replace(scored, results=results)
 
+    async def probe(self) -> None:
+        await self.inner.probe()
+
     async def close(self) -> None:
         await self.inner.close()
 

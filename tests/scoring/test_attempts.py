@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 
 from streams.categories import CATEGORIES
-from streams.errors import RetriableLLMError
+from streams.errors import LLMUnavailableError, RetriableLLMError
 from streams.kafka.records import Consumed
 from streams.llm.prompt import PostToScore
 from streams.llm.reply import FailedItem, FailureReason, ItemResult, ScoredItem
@@ -29,16 +29,26 @@ class ScriptedBackend:
     model = "scripted-1"
     prompt_version = "test"
 
-    def __init__(self, fail_times: dict[str, int], unavailable_calls: int = 0) -> None:
+    def __init__(
+        self, fail_times: dict[str, int], unavailable_calls: int = 0, rejected_calls: int = 0,
+        raises_on: str | None = None,
+    ) -> None:  # fmt: skip
         self.fail_times = dict(fail_times)
         self.unavailable_calls = unavailable_calls
+        self.rejected_calls = rejected_calls
+        self.raises_on = raises_on
         self.calls: list[list[str]] = []
 
     async def score_batch(self, posts: Sequence[PostToScore]) -> BatchScores:
         self.calls.append([p.text for p in posts])
         if self.unavailable_calls:
             self.unavailable_calls -= 1
-            raise RetriableLLMError("503 from the endpoint")
+            raise LLMUnavailableError("503 from the endpoint", "server_error")
+        if self.rejected_calls:
+            self.rejected_calls -= 1
+            raise RetriableLLMError("request rejected (413)")
+        if self.raises_on is not None and any(self.raises_on in p.text for p in posts):
+            raise KeyError("a bug that only some posts trigger")
         results: dict[str, ItemResult] = {}
         for post in posts:
             left = self.fail_times.get(post.text, 0)
@@ -90,6 +100,12 @@ def test_unavailable_endpoint_counts_as_a_failed_attempt() -> None:
     run = asyncio.run(score_with_attempts(backend, posts("a"), 2))
     assert run.unscored["s0"].reason == "llm_unavailable"
     assert "503" in run.unscored["s0"].detail
+
+
+def test_a_rejected_request_is_a_failed_attempt_with_its_own_reason() -> None:
+    backend = ScriptedBackend({}, rejected_calls=5)
+    run = asyncio.run(score_with_attempts(backend, posts("a"), 2))
+    assert run.unscored["s0"].reason == "request_rejected"
 
 
 def raw(i: int, text: str, status_id: str | None = None) -> Consumed:
@@ -148,3 +164,18 @@ def test_repeats_are_scored_once_and_empty_text_is_not_sent() -> None:
     assert empty.backend == "none" and empty.model == "empty-text"
     assert second.cache_hits == 1 and len(classifier.cache) == 1
     assert classifier.cache.get(text_key("same words")) is not None
+
+
+def test_a_cache_hit_survives_its_eviction_while_the_batch_is_scored() -> None:
+    # A cache smaller than what is read ahead: the scores of "old words" are taken before the
+    # LLM call; the new texts it scores then evict them. The post must still be published
+    # from the cache, not dead-lettered as item_missing.
+    backend = ScriptedBackend({})
+    classifier = make_classifier(backend, cache_size=1)
+    asyncio.run(classifier.process([raw(0, "old words")]))
+    report = asyncio.run(
+        classifier.process([raw(1, "old words"), raw(2, "new one"), raw(3, "new two")])
+    )
+    assert [o.outcome for o in report.outputs] == ["cached", "scored", "scored"]
+    assert report.cache_hits == 1
+    assert classifier.cache.get(text_key("old words")) is None, "evicted meanwhile"

@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
-from streams.errors import FatalLLMError, RetriableLLMError
+from streams.errors import (
+    FatalLLMError,
+    LLMUnavailableError,
+    QuotaExhaustedError,
+    RetriableLLMError,
+)
 from streams.llm.lexicon import score_text
 from streams.llm.prompt import PostToScore
 from streams.llm.reply import ScoredItem
@@ -99,12 +104,12 @@ def test_an_unknown_model_is_fatal() -> None:
 
 
 def test_an_endpoint_without_json_schema_falls_back_to_json_mode() -> None:
-    async def scenario(backend: OpenAIBackend, local: LocalLLMServer) -> tuple[bool, BatchScores]:
+    async def scenario(backend: OpenAIBackend, local: LocalLLMServer) -> tuple[str, BatchScores]:
         result = await backend.score_batch(POSTS)
-        return backend.structured, result
+        return backend.mode, result
 
-    structured, result = run(scenario, reject_json_schema=True)
-    assert structured is False
+    mode, result = run(scenario, reject_json_schema=True)
+    assert mode in ("json_object_schema", "json_object")
     assert all(isinstance(r, ScoredItem) for r in result.results.values())
 
 
@@ -113,3 +118,38 @@ def test_a_reply_missing_posts_leaves_them_failed_not_zeroed() -> None:
     scored = [k for k, r in result.results.items() if isinstance(r, ScoredItem)]
     assert len(scored) < len(POSTS)
     assert set(result.results) == {"a", "b", "c"}  # the missing ones are reported as failed
+
+
+def test_persistent_server_errors_say_the_endpoint_is_unavailable() -> None:
+    with pytest.raises(LLMUnavailableError) as caught:
+        run(score, scripted=["unavailable"] * 3)
+    assert caught.value.reason == "server_error"
+
+
+def test_quota_exhaustion_is_not_retried_and_has_its_own_error() -> None:
+    async def scenario(backend: OpenAIBackend, local: LocalLLMServer) -> None:
+        local.config.update({"outage_kind": "insufficient_quota", "outage_until": 1e12})
+        try:
+            await backend.score_batch(POSTS)
+        finally:
+            assert local.stats.requests == 1, "a quota 429 is not asked again"
+
+    with pytest.raises(QuotaExhaustedError, match="insufficient_quota") as caught:
+        run(scenario)
+    assert caught.value.reason == "insufficient_quota"
+
+
+def test_a_probe_is_one_small_request_answered_or_unavailable() -> None:
+    async def scenario(backend: OpenAIBackend, local: LocalLLMServer) -> tuple[int, str]:
+        await backend.probe()
+        answered = local.stats.items
+        local.config.update({"scripted": ["timeout"], "hang_s": 3})
+        try:
+            await backend.probe()
+        except LLMUnavailableError as exc:
+            return answered, exc.reason
+        return answered, "answered"
+
+    items, reason = run(scenario)
+    assert items == 1, "the probe asks for one post's scores"
+    assert reason == "timeout", "a probe is not retried"

@@ -23,7 +23,7 @@ from streams.llm.prompt import (
 )
 from streams.llm.reply import FailureReason, ParsedReply, parse_reply
 from streams.llm.tokens import count_chat_tokens, count_tokens
-from streams.testing.llm_server.faults import FaultKind
+from streams.testing.llm_server.faults import FaultConfig, FaultKind
 from streams.testing.llm_server.server import LocalLLMServer, start_local_llm_server
 
 R = FailureReason
@@ -351,3 +351,40 @@ def test_faults_and_stats_are_controlled_over_http(run_with_fake: Callable[..., 
                 assert (await r.json())["requests"] == 0
 
     run_with_fake(scenario)
+
+
+def test_an_outage_window_fails_every_request_until_it_ends(
+    run_with_fake: Callable[..., None],
+) -> None:
+    async def scenario(fake: LocalLLMServer, client: openai.AsyncOpenAI) -> None:
+        root = fake.base_url.removesuffix("/v1")
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"{root}/_faults", json={"outage_s": 0.6}) as r,
+        ):
+            assert r.status == 200
+        for _ in range(3):
+            with pytest.raises(openai.InternalServerError) as caught:
+                await complete(client, build_messages(POSTS))
+            assert caught.value.status_code == 503
+        await asyncio.sleep(0.7)
+        await complete(client, build_messages(POSTS))
+        assert fake.stats.by_status == {503: 3, 200: 1}
+
+    run_with_fake(scenario)
+
+
+def test_quota_exhaustion_is_a_429_with_its_own_code(run_with_fake: Callable[..., None]) -> None:
+    async def scenario(fake: LocalLLMServer, client: openai.AsyncOpenAI) -> None:
+        fake.config.update({"outage_kind": "insufficient_quota", "outage_until": 1e12})
+        with pytest.raises(openai.RateLimitError) as caught:
+            await complete(client, build_messages(POSTS))
+        assert caught.value.code == "insufficient_quota"
+        assert "retry-after" not in caught.value.response.headers
+        assert "quota" in caught.value.message
+
+    run_with_fake(scenario)
+
+
+def test_quota_exhaustion_is_not_among_the_random_faults() -> None:
+    assert FaultKind.QUOTA_EXHAUSTED not in FaultConfig().fault_kinds

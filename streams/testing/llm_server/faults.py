@@ -31,6 +31,9 @@ class FaultKind(StrEnum):
     WRONG_IDS = "wrong_ids"
     OUT_OF_RANGE = "out_of_range"
     STRING_SCORES = "string_scores"
+    #: 429 with error code insufficient_quota and no Retry-After, as OpenAI answers an
+    #: account out of credit. Not among the random faults: only scripted or as an outage.
+    QUOTA_EXHAUSTED = "insufficient_quota"
 
 
 HTTP_FAULTS: Final = frozenset(
@@ -40,8 +43,11 @@ HTTP_FAULTS: Final = frozenset(
         FaultKind.BAD_GATEWAY,
         FaultKind.UNAVAILABLE,
         FaultKind.TIMEOUT,
+        FaultKind.QUOTA_EXHAUSTED,
     }
 )
+#: The faults drawn at random by default: each a single request's bad luck.
+RANDOM_FAULTS: Final = tuple(k for k in FaultKind if k is not FaultKind.QUOTA_EXHAUSTED)
 
 REFUSAL_TEXT: Final = "I'm sorry, but I can't help with that request."
 
@@ -52,7 +58,7 @@ class FaultConfig:
 
     #: Share of requests (0..1) that get a fault, drawn from ``fault_kinds``.
     fault_rate: float = 0.0
-    fault_kinds: tuple[FaultKind, ...] = tuple(FaultKind)
+    fault_kinds: tuple[FaultKind, ...] = RANDOM_FAULTS
     #: Faults for the next requests, one each, in order, before any random ones.
     scripted: list[FaultKind] = field(default_factory=list)
     latency_ms: float = 0.0
@@ -70,6 +76,10 @@ class FaultConfig:
     tpm_limit: int | None = None
     #: Answer json_schema response formats with 400, as endpoints without structured output do.
     reject_json_schema: bool = False
+    #: An outage: every request gets ``outage_kind`` until ``outage_until`` (the server's
+    #: time.monotonic()). ``POST /_faults {"outage_s": 60}`` starts one for 60 s from now.
+    outage_kind: FaultKind = FaultKind.UNAVAILABLE
+    outage_until: float = 0.0
 
     def update(self, changes: Mapping[str, Any]) -> None:
         """Apply ``changes`` (field name -> value, as JSON gives them), validating each."""
@@ -110,11 +120,17 @@ def _coerce(name: str, value: Any) -> Any:
         return None if value is None else int(value)
     if name == "reject_json_schema":
         return bool(value)
+    if name == "outage_kind":
+        return FaultKind(value)
+    if name == "outage_until":
+        return float(value)
     return value
 
 
-def choose_fault(config: FaultConfig, rng: random.Random) -> FaultKind | None:
-    """The fault for the next request, or None for a good reply."""
+def choose_fault(config: FaultConfig, rng: random.Random, now: float = 0.0) -> FaultKind | None:
+    """The fault for the next request at time ``now``, or None for a good reply."""
+    if now < config.outage_until:
+        return config.outage_kind
     if config.scripted:
         return config.scripted.pop(0)
     if config.fault_kinds and rng.random() < config.fault_rate:

@@ -119,6 +119,10 @@ class LocalLLMProcess:
         result: dict[str, Any] = self._call("POST", "/_faults", changes)
         return result
 
+    def start_outage(self, seconds: float, kind: str = "unavailable") -> dict[str, Any]:
+        """Every request fails with ``kind`` (a FaultKind value) for ``seconds`` from now."""
+        return self.set_faults(outage_kind=kind, outage_s=seconds)
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()

@@ -4,7 +4,8 @@ It reads the prompt format of ``streams.llm.prompt``, scores every item with the
 answers are meaningful and reproducible) and answers the way the OpenAI API does, token counts
 included, counted with o200k_base exactly as the client-side limiter estimates them. Faults are
 injected per ``FaultConfig``, set at start, changed at runtime (``LocalLLMServer.config.update`` or
-``POST /_faults``); ``GET /_stats`` says what happened.
+``POST /_faults``, where ``{"outage_s": 60}`` makes every request fail for 60 s); ``GET /_stats``
+says what happened.
 """
 
 from __future__ import annotations
@@ -129,6 +130,8 @@ class LocalLLMServer:
             changes = await request.json()
             if not isinstance(changes, dict):
                 raise ValueError("send a JSON object of fault settings")
+            if "outage_s" in changes:  # a window from now, on this server's clock
+                changes["outage_until"] = time.monotonic() + float(changes.pop("outage_s"))
             self.config.update(changes)
         except (ValueError, TypeError) as exc:
             return web.json_response({"error": str(exc)}, status=400)
@@ -170,7 +173,7 @@ class LocalLLMServer:
         if self._seed != self.config.seed:  # a new seed replays from its start
             self._seed = self.config.seed
             self._rng = random.Random(self._seed)
-        fault = choose_fault(self.config, self._rng)
+        fault = choose_fault(self.config, self._rng, time.monotonic())
         if fault is not None:
             self.stats.faults[fault.value] += 1
         return fault
@@ -224,6 +227,10 @@ class LocalLLMServer:
             }
             message = "Rate limit reached for requests per min (RPM). Please try again later."
             return _error(429, message, "requests", "rate_limit_exceeded", headers=headers)
+        if fault is FaultKind.QUOTA_EXHAUSTED:
+            message = "You exceeded your current quota, please check your plan and billing "
+            message += "details."
+            return _error(429, message, "insufficient_quota", "insufficient_quota")
         if fault is FaultKind.SERVER_ERROR:
             return _error(500, "The server had an error while processing your request.")
         if fault is FaultKind.BAD_GATEWAY:
