@@ -38,6 +38,11 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "broker_session_timeout": settings.broker_session_timeout_s,
         "broker_heartbeat_interval": min(3.0, settings.broker_session_timeout_s / 3),
         "consumer_auto_offset_reset": "earliest",
+        # Faust would hold a rebalance (and a stop) until every record handed out is acked,
+        # however long that takes: an LLM outage, a correction waiting for its text. The
+        # classifier bounds that wait itself (STREAMS_REBALANCE_DRAIN_S) and drops the rest;
+        # what is not acked is redone by the partition's next owner.
+        "stream_wait_empty": False,
         "producer_acks": -1,
         # A dead letter is its original record plus headers, so it can exceed the broker's
         # default 1 MiB; the dead-letter topic allows 2 MiB (see streams.kafka.catalog).

@@ -24,12 +24,14 @@ import faust
 from streams import metrics
 from streams.agents.consuming import catalog_topics, report_jump
 from streams.agents.ordered_acks import OrderedAcks, Ticket
+from streams.agents.rebalance import read_again
 from streams.agents.shutdown import ShutdownGuard
 from streams.categories import CATEGORIES
 from streams.errors import FatalLLMError
 from streams.kafka.records import Consumed, Outgoing, consumed
 from streams.scoring.backend import ScoringBackend
 from streams.scoring.batch import BatchReport, Classifier
+from streams.scoring.breaker import Breaker
 from streams.scoring.factory import make_backend, make_classifier
 from streams.settings import Settings
 
@@ -70,10 +72,20 @@ class ClassifierAgent:
         self.tasks: set[asyncio.Task[None]] = set()
         #: Offset of the last record read per partition, for the lag gauge.
         self.last_read: dict[Any, int] = {}
+        self.breaker: Breaker | None = None
+        #: Batches being scored, by their task: what a rebalance may cancel.
+        self.scoring: dict[asyncio.Task[Any], list[_Pending]] = {}
+        #: Revoked partitions: the first offset not released (None: none tracked), for
+        #: the partitions that come back.
+        self.resume_at: dict[Any, int | None] = {}
+        #: Counts rebalances: a record read before one is not tracked after it.
+        self.generation = 0
+        self.stopping = False
 
     async def start(self) -> None:
         self.backend = make_backend(self.settings)
         self.classifier = make_classifier(self.settings, self.backend)
+        self.breaker = self.classifier.breaker
         await self.scored.maybe_declare()
         await self.dlq.maybe_declare()
         self.app.add_future(self._commit_when_due())
@@ -88,26 +100,35 @@ class ClassifierAgent:
         # Faust's timestamps are seconds; the record's own are milliseconds.
         record = consumed(message, int(message.timestamp * 1000) if message.timestamp else None)
         report_jump(log, self.acks, message, "posts between were not scored")
+        generation = self.generation
         while self.acks.in_flight() >= self.settings.posts_ahead_limit:
             self.room.clear()
             await self.room.wait()
+        if generation != self.generation:
+            return  # read before a rebalance: it is delivered again, to whoever owns it now
         pending = _Pending(event, record)
+        # Tracked and in the batch in one step: no exception can leave a ticket outside a
+        # batch, where nothing would complete it and its partition's acks would stall.
         pending.ticket = self.acks.track(message.tp, message.offset, pending)
-        metrics.POSTS_CONSUMED.inc()
-        self.last_read[message.tp] = message.offset
-        self.update_lag(message.tp)
         if not self.batch:
             self.batch_started = time.monotonic()
         self.batch.append(pending)
+        metrics.POSTS_CONSUMED.inc()
+        self.last_read[message.tp] = message.offset
+        self.update_lag(message.tp)
         if len(self.batch) >= self.settings.batch_size:
             await self.dispatch()
 
     def update_lag(self, tp: Any) -> None:
-        if tp not in self.app.consumer.assignment():
-            # Revoked by a rebalance: the worker that owns it now reports its lag.
-            self.last_read.pop(tp, None)
+        try:
+            if tp not in self.app.consumer.assignment():
+                # Revoked by a rebalance: the worker that owns it now reports its lag.
+                self.last_read.pop(tp, None)
+                return
+            highwater = self.app.consumer.highwater(tp)
+        except Exception as exc:  # a gauge is not worth a record: the next read updates it
+            log.debug("classifier: lag of %s not updated (%s)", tp, exc)
             return
-        highwater = self.app.consumer.highwater(tp)
         if highwater is not None and tp in self.last_read:
             metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(
                 max(0, highwater - self.last_read[tp] - 1)
@@ -115,14 +136,22 @@ class ClassifierAgent:
 
     async def flush_due(self) -> None:
         """Send a partial batch that has waited long enough."""
+        if self.stopping:
+            return
         if self.batch and time.monotonic() - self.batch_started >= self.settings.batch_timeout_s:
             await self.dispatch()
 
     async def dispatch(self) -> None:
-        batch, self.batch = self.batch, []
-        # Waiting for a slot is the backpressure: the agent stops reading while all slots
-        # are busy, and Faust's buffers stop fetching.
+        # Waiting is the backpressure: the agent stops reading while the LLM is unavailable
+        # or all slots are busy, and Faust's buffers stop fetching. The batch is taken only
+        # after the wait, so a rebalance meanwhile can still drop its revoked records.
+        assert self.breaker is not None
+        await self.breaker.wait_available()
         await self.slots.acquire()
+        batch, self.batch = self.batch, []
+        if not batch:  # the other caller (agent or flush timer) took it meanwhile
+            self.slots.release()
+            return
         metrics.BATCH_SIZE.observe(len(batch))
         metrics.BATCHES_IN_FLIGHT.inc()
         task = asyncio.ensure_future(self._run(batch))
@@ -130,9 +159,15 @@ class ClassifierAgent:
         task.add_done_callback(self.tasks.discard)
 
     async def _run(self, batch: list[_Pending]) -> None:
+        task = asyncio.current_task()
         try:
-            assert self.classifier is not None
-            report = await self.classifier.process([p.record for p in batch])
+            assert self.classifier is not None and task is not None
+            # While scoring, a rebalance that revokes every record of the batch cancels it.
+            self.scoring[task] = batch
+            try:
+                report = await self.classifier.process_isolating_errors([p.record for p in batch])
+            finally:
+                self.scoring.pop(task, None)
             released: list[_Pending] = []
             for pending, output in zip(batch, report.outputs, strict=True):
                 pending.output = output
@@ -146,12 +181,71 @@ class ClassifierAgent:
             log.critical("classifier stopped: %s", exc)
             await self.app.crash(exc)
         except Exception as exc:
-            # Nothing of this batch is acked: after the restart it is consumed again.
+            # Publishing failed. Nothing of this batch is acked: after the restart it is
+            # consumed again.
             log.exception("classifier batch failed; stopping so the batch is redone")
             await self.app.crash(exc)
         finally:
             metrics.BATCHES_IN_FLIGHT.dec()
             self.slots.release()
+
+    async def on_partitions_revoked(self, revoked: set[Any]) -> None:
+        """A rebalance takes ``revoked`` away (Faust's eager protocol: every partition, the
+        kept ones come back at the assignment). Faust does not wait for the agents
+        (``stream_wait_empty`` is off): the batches in flight get ``rebalance_drain_s`` to
+        finish, publish and commit, none at all while the LLM is unavailable; then the rest
+        is forgotten: not published, not counted against the read-ahead, not scored further
+        when all of a batch is revoked, and redone by the partition's next owner."""
+        self.generation += 1
+        raw = self.raw.get_topic_name()
+        mine = {tp for tp in revoked if tp.topic == raw}
+        if not mine:
+            return
+        await self.drain(self.settings.rebalance_drain_s)
+        try:
+            await self.app.consumer.commit()
+        except Exception as exc:
+            log.debug("classifier: commit before the rebalance failed (%s)", exc)
+        before = self.acks.in_flight()
+        for tp in mine:
+            self.resume_at[tp] = self.acks.resume_offset(tp)
+            self.acks.forget(tp)
+            if self.last_read.pop(tp, None) is not None:
+                metrics.CONSUMER_LAG.remove(tp.topic, str(tp.partition))
+        self.batch = [p for p in self.batch if p.event.message.tp not in mine]
+        cancelled = 0
+        for task, batch in list(self.scoring.items()):
+            if all(p.event.message.tp in mine for p in batch):
+                task.cancel()
+                cancelled += 1
+        self.room.set()
+        dropped = before - self.acks.in_flight()
+        if dropped:
+            log.info(
+                "rebalance: %d posts of %d revoked partitions dropped unpublished (%d batches "
+                "cancelled); their next owner scores them", dropped, len(mine), cancelled,
+            )  # fmt: skip
+
+    async def on_rebalance_complete(self) -> None:
+        """Seek the revoked partitions that came back to where this worker stopped."""
+        resume_at, self.resume_at = self.resume_at, {}
+        await read_again(self.app.consumer, resume_at)
+
+    async def drain(self, timeout_s: float | None) -> None:
+        """Let the batches in flight finish for up to ``timeout_s`` (None: no limit), but not
+        while the LLM is unavailable: those would wait for it."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout_s is None else loop.time() + timeout_s
+        while self.tasks and (self.breaker is None or self.breaker.available):
+            left = 0.2 if deadline is None else min(0.2, deadline - loop.time())
+            if left <= 0:
+                return
+            await asyncio.wait(set(self.tasks), timeout=left)
+
+    async def on_shutdown(self) -> None:
+        """Before Faust's last commit: finish what is in flight (the shutdown guard bounds it)."""
+        self.stopping = True
+        await self.drain(None)
 
     async def _commit_when_due(self) -> None:
         """Commit right after acks rather than on the next commit timer: what was published
@@ -228,9 +322,7 @@ class ClassifierAgent:
         return asyncio.gather(*futures)
 
 
-def register(
-    app: faust.App, settings: Settings, guard: ShutdownGuard
-) -> ClassifierAgent | None:
+def register(app: faust.App, settings: Settings, guard: ShutdownGuard) -> ClassifierAgent | None:
     if not settings.classifier_enabled:
         return None
     runtime = ClassifierAgent(app, settings)
@@ -240,8 +332,30 @@ def register(
         await runtime.start()
         guard.start()
         async for event in stream.noack().events():
-            await runtime.submit(event)
+            try:
+                await runtime.submit(event)
+            except Exception as exc:
+                # Faust would restart the agent and read on past a record it may have tracked
+                # and never finished, stalling its partition: stop instead, and redo it.
+                log.exception("classifier: reading a record failed; stopping the worker")
+                await app.crash(exc)
+                return
             yield None
+
+    # Faust's signals call (sender, *args, signal=...); the revoked partitions are the arg.
+    async def forget_revoked(sender: Any, revoked: set[Any], **kwargs: Any) -> None:
+        await runtime.on_partitions_revoked(set(revoked))
+
+    async def seek_returned(sender: Any, **kwargs: Any) -> None:
+        await runtime.on_rebalance_complete()
+
+    async def finish_in_flight(sender: Any, **kwargs: Any) -> None:
+        await runtime.on_shutdown()
+
+    # mode's handler type is a union mypy cannot match a plain coroutine function against.
+    app.on_partitions_revoked.connect(forget_revoked)  # type: ignore[arg-type]
+    app.on_rebalance_complete.connect(seek_returned)  # type: ignore[arg-type]
+    app.on_before_shutdown.connect(finish_in_flight)  # type: ignore[arg-type]
 
     async def flush_partial_batches() -> None:
         await runtime.flush_due()

@@ -99,6 +99,14 @@ class OrderedAcks(Generic[T]):
             released.append(token)
         return released
 
+    def resume_offset(self, partition: Hashable) -> int | None:
+        """The first offset of ``partition`` not released yet: where reading must start again
+        for nothing to be skipped (None: nothing of it was tracked)."""
+        state = self._partitions.get(partition)
+        if state is None or state.last_offset < 0:
+            return None
+        return state.pending[0][0].offset if state.pending else state.last_offset + 1
+
     def forget(self, partition: Hashable) -> None:
         """Drop a revoked partition; late completions for it are ignored."""
         self._partitions.pop(partition, None)

@@ -7,6 +7,7 @@ nothing is dropped silently; a post is only ever published with scores a backend
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Literal
 from pydantic import ValidationError
 
 from streams.categories import CATEGORIES
+from streams.errors import FatalLLMError
 from streams.kafka.records import Consumed, Outgoing, dead_letter
 from streams.models.scored import SourceOffset, Timings, Usage, build_scored_status
 from streams.models.status import (
@@ -31,6 +33,8 @@ from streams.scoring.breaker import Breaker
 from streams.scoring.chunked import ChunkedPost, plan_post, score_chunked
 from streams.scoring.repeat_cache import RepeatCache, text_key
 
+log = logging.getLogger(__name__)
+
 EMPTY_TEXT_BACKEND = "none"
 EMPTY_TEXT_MODEL = "empty-text"
 NO_USAGE = Usage(input_tokens=0, output_tokens=0)
@@ -44,6 +48,13 @@ class BatchReport:
     run: ScoringRun = field(default_factory=ScoringRun)
     cache_hits: int = 0
     sent_to_llm: int = 0
+
+    def add(self, other: BatchReport) -> None:
+        """Append another report's outputs and add up what it cost."""
+        self.outputs += other.outputs
+        self.run.add(other.run)
+        self.cache_hits += other.cache_hits
+        self.sent_to_llm += other.sent_to_llm
 
 
 class Classifier:
@@ -114,6 +125,32 @@ class Classifier:
             else:
                 output = self._scored_output(record, item, report, hits, share, started, llm_done)
                 report.outputs.append(output)
+        return report
+
+    async def process_isolating_errors(self, batch: Sequence[Consumed]) -> BatchReport:
+        """:meth:`process`, but a bug that raises on some record costs that record a dead
+        letter (``internal_error``), not its batch: no record is left without an output, so
+        none holds its partition's acks back, and the worker does not crash-loop on it."""
+        try:
+            return await self.process(batch)
+        except FatalLLMError:
+            raise
+        except Exception:
+            log.exception("a batch of %d records raised; processing them one by one", len(batch))
+        report = BatchReport()
+        for record in batch:
+            try:
+                single = await self.process([record])
+            except FatalLLMError:
+                raise
+            except Exception as exc:
+                log.exception("record %s[%d]@%d raised; dead-lettered as internal_error",
+                              record.topic, record.partition, record.offset)  # fmt: skip
+                report.outputs.append(
+                    dead_letter(record, "score", "internal_error", type(exc).__name__, str(exc))
+                )
+                continue
+            report.add(single)
         return report
 
     def _parse(self, record: Consumed) -> StatusToScore | StatusDeleted | Outgoing:

@@ -114,3 +114,29 @@ def test_a_jump_over_undelivered_offsets_is_a_hole() -> None:
     assert acks.hole_before("p", 8) is None
     assert acks.hole_before("p", 10) == 8  # offsets 8 and 9 were never delivered
     assert acks.hole_before("q", 10) is None
+
+
+def test_a_forgotten_partition_releases_nothing_and_frees_its_budget() -> None:
+    # A rebalance revoked "p": what finishes for it later must not be published or acked,
+    # and must no longer count against the read-ahead limit.
+    acks: OrderedAcks[str] = OrderedAcks()
+    p = [acks.track("p", o, f"p{o}") for o in (5, 6, 7)]
+    q0 = acks.track("q", 0, "q0")
+    assert acks.complete(p[1]) == []
+    assert acks.in_flight() == 4
+    acks.forget("p")
+    assert acks.in_flight() == 1
+    assert [acks.complete(t) for t in p] == [[], [], []]
+    assert acks.complete(q0) == ["q0"]
+
+
+def test_a_partition_handed_back_after_forget_starts_afresh() -> None:
+    acks: OrderedAcks[int] = OrderedAcks()
+    for offset in range(10, 13):
+        acks.track("p", offset, offset)
+    acks.forget("p")
+    # Its next owner moved on; when it comes back here it starts past where this worker was:
+    # no jump to report, and its records are released as they finish.
+    assert acks.hole_before("p", 40) is None
+    ticket = acks.track("p", 40, 40)
+    assert acks.complete(ticket) == [40]

@@ -179,3 +179,14 @@ def test_a_cache_hit_survives_its_eviction_while_the_batch_is_scored() -> None:
     assert [o.outcome for o in report.outputs] == ["cached", "scored", "scored"]
     assert report.cache_hits == 1
     assert classifier.cache.get(text_key("old words")) is None, "evicted meanwhile"
+
+
+def test_a_record_that_raises_is_dead_lettered_alone_and_the_others_are_scored() -> None:
+    backend = ScriptedBackend({}, raises_on="trigger")
+    classifier = make_classifier(backend)
+    batch = [raw(0, "fine"), raw(1, "the trigger"), raw(2, "you idiot")]
+    report = asyncio.run(classifier.process_isolating_errors(batch))
+    assert [o.outcome for o in report.outputs] == ["scored", "dead_letter", "scored"]
+    headers = DeadLetterHeaders.from_headers(report.outputs[1].headers)
+    assert headers.reason == "internal_error" and headers.error_class == "KeyError"
+    assert headers.original_offset == 1
