@@ -43,9 +43,13 @@ def make_backend(settings: Settings) -> ScoringBackend:
     return LexiconBackend()
 
 
-def make_classifier(settings: Settings, backend: ScoringBackend) -> Classifier:
+def make_classifier(
+    settings: Settings, backend: ScoringBackend, *, wait_out_outages: bool = True
+) -> Classifier:
     """The batch classifier the settings describe, scoring with ``backend``, its calls held
-    by a circuit breaker while the endpoint is unavailable."""
+    by a circuit breaker while the endpoint is unavailable. A one-off run (``streams
+    shadow``) passes ``wait_out_outages=False``: an endpoint that does not answer must end it
+    with an error, not hold it forever."""
     return Classifier(
         backend,
         threshold=settings.flag_threshold,
@@ -53,5 +57,5 @@ def make_classifier(settings: Settings, backend: ScoringBackend) -> Classifier:
         max_text_chars=settings.max_text_chars,
         cache=RepeatCache(settings.content_cache_size),
         items_per_call=settings.batch_size,
-        breaker=Breaker.from_settings(settings, backend.probe),
+        breaker=Breaker.from_settings(settings, backend.probe) if wait_out_outages else None,
     )

@@ -115,7 +115,7 @@ class Candidate:
         return CalibratedBackend(backend, self.calibration)
 
     def classifier(self, backend: ScoringBackend) -> Classifier:
-        return make_classifier(self.settings, backend)
+        return make_classifier(self.settings, backend, wait_out_outages=False)
 
 
 def parse_candidate(spec: str, base: Settings, calibration: Path | None = None) -> Candidate:

@@ -53,7 +53,7 @@ from streams.testing.workers import WorkerProcess, worker_env
 #: Label names the worker may use; anything else may be an unbounded value (ids, text).
 ALLOWED_LABELS = {
     "backend", "outcome", "stage", "reason", "kind", "category", "topic", "partition",
-    "source", "feedback_type", "version", "model", "prompt_version", "le", "sink",
+    "source", "feedback_type", "version", "model", "prompt_version", "le", "sink", "mode",
 }  # fmt: skip
 MAX_VALUES_PER_LABEL = 50
 
