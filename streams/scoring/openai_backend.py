@@ -46,6 +46,7 @@ from streams.scoring.capabilities import (
     starting_mode,
     step_down,
 )
+from streams.scoring.rate_headers import read_budget
 from streams.scoring.rate_limit import RateLimiter
 from streams.settings import Settings
 
@@ -193,7 +194,7 @@ class OpenAIBackend:
             await self.limiter.acquire(estimate)
             started = time.perf_counter()
             try:
-                response = await self._create(request.messages, budget)
+                response = await self._create(request.messages, budget, estimate)
             except openai.APIError as exc:
                 if self._stepped_down(exc):
                     # Not a failed try: the same posts go again in a form the endpoint takes.
@@ -227,10 +228,11 @@ class OpenAIBackend:
         request = build_messages([PROBE_POST])
         while True:
             budget = max_output_tokens(1, structured=self.structured)
-            await self.limiter.acquire(tokens.count_chat_tokens(request.messages) + budget)
+            estimate = tokens.count_chat_tokens(request.messages) + budget
+            await self.limiter.acquire(estimate)
             started = time.perf_counter()
             try:
-                await self._create(request.messages, budget)
+                await self._create(request.messages, budget, estimate)
             except openai.APIError as exc:
                 if self._stepped_down(exc):
                     self._count("format_refused")
@@ -289,15 +291,27 @@ class OpenAIBackend:
         status = exc.status_code if isinstance(exc, openai.APIStatusError) else "?"
         return LLMUnavailableError(f"server error {status}", "server_error")
 
-    async def _create(self, messages: Sequence[Mapping[str, Any]], budget: int) -> Any:
-        create: Any = self.client.chat.completions.create
+    async def _create(
+        self, messages: Sequence[Mapping[str, Any]], budget: int, charged: int
+    ) -> Any:
+        """One request; ``charged``: the tokens the limiter took for it. The rate-limit headers
+        of the answer, a success or an error, go to the limiter (``RateLimiter.follow``)."""
+        create: Any = self.client.chat.completions.with_raw_response.create
         extra: dict[str, Any] = {}
         wanted = response_format_for(self.mode)
         if wanted is not None:
             extra["response_format"] = wanted
-        return await create(
-            model=self.model, messages=list(messages), temperature=0, max_tokens=budget, **extra
-        )
+        try:
+            raw = await create(
+                model=self.model, messages=list(messages), temperature=0, max_tokens=budget,
+                **extra,
+            )  # fmt: skip
+        except openai.APIStatusError as exc:
+            refused = charged if exc.status_code == 429 else None
+            self.limiter.follow(read_budget(exc.response.headers), refused_tokens=refused)
+            raise
+        self.limiter.follow(read_budget(raw.headers))
+        return raw.parse()
 
     def _backoff(self, attempt: int) -> float:
         return backoff_s(attempt, self.backoff_base_s, self.backoff_max_s, self.rng)

@@ -84,10 +84,14 @@ class RateLimits:
         return Admission(0.0)
 
     def headers(self) -> dict[str, str]:
-        """The x-ratelimit-* headers OpenAI sends with every response."""
+        """The x-ratelimit-* headers OpenAI sends with every response: the budget as it is
+        now, refilled up to this moment (not as the last admission left it, which a response
+        sent after its latency, or a 401 between admissions, would report stale)."""
         headers: dict[str, str] = {}
+        now = self._clock()
         for name, bucket in (("requests", self._requests), ("tokens", self._tokens)):
             if bucket is not None:
+                bucket.refill(now)
                 headers[f"x-ratelimit-limit-{name}"] = str(int(bucket.capacity))
                 headers[f"x-ratelimit-remaining-{name}"] = str(max(0, math.floor(bucket.level)))
                 headers[f"x-ratelimit-reset-{name}"] = duration(bucket.reset_s())

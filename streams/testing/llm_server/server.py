@@ -50,6 +50,8 @@ class FakeStats:
     items: int = 0
     #: 429s from the rpm/tpm limits (not injected faults).
     throttled: int = 0
+    #: Tokens admitted against the tpm limit: prompt plus max_tokens, as OpenAI counts them.
+    charged_tokens: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -60,6 +62,7 @@ class FakeStats:
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "items": self.items,
+            "charged_tokens": self.charged_tokens,
         }
 
 
@@ -116,7 +119,8 @@ class LocalLLMServer:
     # --- control endpoints -------------------------------------------------------------
 
     async def _get_stats(self, request: web.Request) -> web.Response:
-        return web.json_response(self.stats.to_json())
+        # With the budget as a response's x-ratelimit-* headers would give it now.
+        return web.json_response({**self.stats.to_json(), "budget": self._limits.headers()})
 
     async def _reset_stats(self, request: web.Request) -> web.Response:
         self.reset_stats()
@@ -217,6 +221,7 @@ class LocalLLMServer:
         if not admission.admitted:
             self.stats.throttled += 1
             raise _Refused(_throttled(admission, model, requested, self._limits))
+        self.stats.charged_tokens += requested
 
     async def _http_fault(self, fault: FaultKind) -> web.Response | None:
         if fault is FaultKind.RATE_LIMIT:
