@@ -54,7 +54,8 @@ def share_of_rate(fraction_left: float) -> float:
 
 class _ServerView:
     """What one worker knows of one resource of the server's budget: the last snapshot, what
-    it spent itself since, and how fast the budget grows net of what everyone else spends."""
+    it spent itself since, and how much of the refill the others leave it (``net_refill``,
+    from none to all of it)."""
 
     def __init__(self, snapshot: BudgetSnapshot, now: float) -> None:
         self.snapshot = snapshot
@@ -78,7 +79,11 @@ class _ServerView:
             weight = 1 - math.exp(-elapsed / _NET_REFILL_MEMORY_S)
             self.net_refill += weight * (sample - self.net_refill)
         self.snapshot, self.seen_at, self.spent = snapshot, now, 0.0
-        self.net_refill = min(self.net_refill, self.full_refill)
+        # Never below 0: others draining faster than the refill is a burst (workers starting
+        # with full buckets), not a rate to carry forward. Carried forward, a few seconds
+        # without an answer (a busy event loop) would make every worker expect the budget
+        # gone, and stop asking while the server has plenty.
+        self.net_refill = min(max(self.net_refill, 0.0), self.full_refill)
 
     def fraction_left(self, now: float) -> float:
         """The snapshot carried forward to ``now``: the budget grows by the refill the others

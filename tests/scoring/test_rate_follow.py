@@ -251,3 +251,15 @@ def test_lower_settings_stay_the_ceiling() -> None:
     run.simulate(150)
     assert run.use(60, 150) == pytest.approx(0.5, abs=0.03)
     assert run.refused == 0
+
+
+def test_workers_starting_together_on_a_small_budget_do_not_stall() -> None:
+    """Three workers with full buckets drain the server's budget many times faster than it
+    refills. Carried forward as the others' rate, that burst would make each expect the
+    budget gone within seconds of its last answer, and all stop asking while the server has
+    plenty (the limiter once did: a third of the limit used)."""
+    run = Run(3, rpm=60, tpm=120_000, cost=2200, latency_s=0.2)
+    run.simulate(150)
+    assert run.use(10, 60) >= 0.9
+    assert run.use(60, 150) >= 0.95
+    assert run.refused_share <= 0.01
