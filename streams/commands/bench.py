@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from typing import Any
 
 import click
 import faust
@@ -17,7 +18,7 @@ from streams.settings import Settings
 
 def register(app: faust.App, settings: Settings) -> None:
     @app.command(
-        argument("what", type=click.Choice(["classify"])),
+        argument("what", type=click.Choice(["classify", "ratelimit"])),
         option("--posts", type=click.IntRange(min=1), default=5000, help="Posts to score."),
         option(
             "--batch-size", type=click.IntRange(1, 200), default=25,
@@ -41,10 +42,22 @@ def register(app: faust.App, settings: Settings) -> None:
             "broker launched for the run).",
         ),
         option("--skip-baseline", is_flag=True, help="Only run the agent."),
+        option("--rpm", type=click.IntRange(min=1), default=60,
+               help="ratelimit: the server's requests per minute, for all workers."),
+        option("--tpm", type=click.IntRange(min=1), default=120_000,
+               help="ratelimit: the server's tokens per minute, for all workers."),
+        option("--window-s", type=click.FloatRange(min=1), default=40.0,
+               help="ratelimit: seconds measured once the server's budget has settled."),
+        option("--workers", default="1,3",
+               help="ratelimit: worker counts to run in turn, comma separated."),
+        option("--worker-code", type=click.Path(exists=True, file_okay=False, resolve_path=True),
+               default=None,
+               help="ratelimit: run the workers from this checkout (e.g. main's, a baseline)."),
     )  # fmt: skip
     async def bench(
         self: object, what: str, posts: int, batch_size: int, latency_ms: float,
         fault_rate: float, partitions: int, bootstrap: str | None, skip_baseline: bool,
+        **extra: Any,
     ) -> None:  # fmt: skip
         """Benchmark the classifier agent against a plain aiokafka loop; print one JSON object.
 
@@ -61,7 +74,17 @@ def register(app: faust.App, settings: Settings) -> None:
 
         Exit status: 0 nothing lost or wrongly scored in either run, 1 otherwise, 2 the
         benchmark could not run (no broker, no Java, ...).
+
+        "ratelimit" runs 1, then 3 workers against the local server limited to --rpm and
+        --tpm for all of them, each worker given that whole budget; it prints posts/s as a
+        fraction of the ceiling the limits set and 429s as a share of calls (exit 1 when a
+        run misses >= 0.9 and <= 1 %). --latency-ms defaults to 200 there.
         """
+        if what == "ratelimit":
+            sys.exit(await asyncio.to_thread(_rate_limit_bench, self, settings, {
+                "batch_size": batch_size, "latency_ms": latency_ms, "partitions": partitions,
+                "bootstrap": bootstrap, **extra,
+            }))  # fmt: skip
         from streams.bench.classify import BenchConfig, resolve_bootstrap, run_benchmark
 
         config = BenchConfig(
@@ -77,3 +100,28 @@ def register(app: faust.App, settings: Settings) -> None:
         print(json.dumps(report, indent=2))
         if not report["ok"]:
             sys.exit(1)
+
+
+def _rate_limit_bench(command: Any, settings: Settings, options: dict[str, Any]) -> int:
+    """``streams bench ratelimit``: prints its report; the exit status."""
+    from streams.bench.classify import resolve_bootstrap
+    from streams.bench.ratelimit import RateBenchConfig, run_benchmark
+
+    try:
+        workers = tuple(int(n) for n in str(options.pop("workers")).split(","))
+    except ValueError:
+        print("error: --workers takes worker counts, comma separated (1,3)", file=sys.stderr)
+        return 2
+    ctx = getattr(command, "ctx", None)  # the Faust command holds the click context
+    if isinstance(ctx, click.Context) and (
+        ctx.get_parameter_source("latency_ms") is click.core.ParameterSource.DEFAULT
+    ):
+        options["latency_ms"] = RateBenchConfig.latency_ms  # an LLM's, not classify's 0
+    options["bootstrap"] = resolve_bootstrap(options["bootstrap"], settings)
+    try:
+        report = run_benchmark(RateBenchConfig(workers=workers, **options), settings)
+    except StreamsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(report, indent=2))
+    return 0 if report["ok"] else 1
