@@ -162,6 +162,9 @@ def evaluation_lines(summary: Summary) -> list[str]:
     from streams.demo.assessment import assess, assessment_lines
 
     labels = load_sample_labels()
-    result = assess(summary.scored, labels.categories_of())
+    # A boost is scored with its original's text (from the repeat cache): counting both would
+    # count one labelled post twice.
+    originals = {k: s for k, s in summary.scored.items() if s.reblog_of is None}
+    result = assess(originals, labels.categories_of())
     source = f"the hand labels of streams/data/{LABELS_FILE} (one annotator)"
     return assessment_lines(result, source)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from streams.calibration.map import CalibrationMap
 from streams.errors import ConfigurationError
-from streams.evaluation.calibration_map import CalibrationMap
 from streams.evaluation.scoring import parse_config
 from streams.llm.prompt import PostToScore
 from streams.llm.reply import ItemResult, ScoredItem

@@ -9,9 +9,9 @@ from typing import TypeVar
 
 import pytest
 
+from streams.calibration.map import CalibrationMap, CategoryCalibration
 from streams.categories import CATEGORIES
 from streams.errors import ConfigurationError
-from streams.evaluation.calibration_map import CalibrationMap, CategoryCalibration
 from streams.evaluation.results import CategoryFigures
 from streams.llm.prompt import PostToScore
 from streams.models.corrections import TrainingExample, label_vector

@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from kafka_io import create_topics, produce
 
-from streams.evaluation.calibration_map import CalibrationMap, CategoryCalibration
+from streams.calibration.map import CalibrationMap, CategoryCalibration
 from streams.harvest.export import latest_per_key
 from streams.kafka.admin import describe_topic
 from streams.llm.lexicon import score_text
