@@ -26,8 +26,8 @@ from streams.agents.consuming import catalog_topics, report_jump
 from streams.agents.ordered_acks import OrderedAcks, Ticket
 from streams.agents.rebalance import read_again
 from streams.agents.shutdown import ShutdownGuard
-from streams.calibration.map import CalibrationMap
-from streams.calibration.topic import CalibrationFollower, source_key, start_follower
+from streams.calibration.map import CalibrationMap, source_key
+from streams.calibration.topic import CalibrationFollower, start_follower
 from streams.categories import CATEGORIES
 from streams.errors import FatalLLMError
 from streams.kafka.records import Consumed, Outgoing, consumed

@@ -33,11 +33,6 @@ FETCH_WAIT_MS: Final = 500
 RETRY_S: Final = 5.0
 
 
-def source_key(backend: str, model: str, prompt_version: str) -> str:
-    """The key of a scoring configuration's map: ``backend/model/prompt version``."""
-    return f"{backend}/{model}/{prompt_version}"
-
-
 async def publish_map(settings: Settings, calibration: CalibrationMap) -> tuple[int, int]:
     """Publish ``calibration`` under its ``source``; (partition, offset) once acknowledged."""
     if not calibration.source:
