@@ -31,6 +31,7 @@ from streams.llm import tokens
 from streams.llm.prompt import (
     PROMPT_VERSION,
     PostToScore,
+    PromptRequest,
     build_messages,
     max_output_tokens,
 )
@@ -193,7 +194,7 @@ class OpenAIBackend:
             await self.limiter.acquire(estimate)
             started = time.perf_counter()
             try:
-                response = await self._create(request.messages, budget)
+                response = await self._create(request, budget)
             except openai.APIError as exc:
                 if self._stepped_down(exc):
                     # Not a failed try: the same posts go again in a form the endpoint takes.
@@ -230,7 +231,7 @@ class OpenAIBackend:
             await self.limiter.acquire(tokens.count_chat_tokens(request.messages) + budget)
             started = time.perf_counter()
             try:
-                await self._create(request.messages, budget)
+                await self._create(request, budget)
             except openai.APIError as exc:
                 if self._stepped_down(exc):
                     self._count("format_refused")
@@ -289,14 +290,15 @@ class OpenAIBackend:
         status = exc.status_code if isinstance(exc, openai.APIStatusError) else "?"
         return LLMUnavailableError(f"server error {status}", "server_error")
 
-    async def _create(self, messages: Sequence[Mapping[str, Any]], budget: int) -> Any:
+    async def _create(self, request: PromptRequest, budget: int) -> Any:
         create: Any = self.client.chat.completions.create
         extra: dict[str, Any] = {}
-        wanted = response_format_for(self.mode)
+        wanted = response_format_for(self.mode, tuple(request.item_ids))
         if wanted is not None:
             extra["response_format"] = wanted
         return await create(
-            model=self.model, messages=list(messages), temperature=0, max_tokens=budget, **extra
+            model=self.model, messages=list(request.messages), temperature=0, max_tokens=budget,
+            **extra,
         )
 
     def _backoff(self, attempt: int) -> float:
