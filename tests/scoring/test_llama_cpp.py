@@ -116,10 +116,12 @@ def test_streams_llm_serve_prints_the_worker_settings_and_needs_its_key(tmp_path
     try:
         assert proc.stdout is not None
         printed: dict[str, str] = {}
+        said: list[str] = []
         deadline = time.monotonic() + 120
         while "STREAMS_OPENAI_MODEL" not in printed and time.monotonic() < deadline:
             line = proc.stdout.readline()
-            assert line or proc.poll() is None, "streams llm serve exited"
+            said.append(line)
+            assert line or proc.poll() is None, "streams llm serve exited: " + "".join(said[-20:])
             if line.startswith("export "):
                 name, _, value = line.removeprefix("export ").strip().partition("=")
                 printed[name] = value
