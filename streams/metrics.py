@@ -187,6 +187,12 @@ LLM_UNAVAILABLE = Gauge(
     ["reason"],
     registry=REGISTRY,
 )
+CALIBRATION = Gauge(
+    "streams_calibration_info",
+    "1 for the version of the calibration map the classifier applies (none: uncalibrated).",
+    ["version"],
+    registry=REGISTRY,
+)
 BUILD_INFO = Gauge(
     "streams_build_info",
     "Always 1; the labels say what this worker runs.",

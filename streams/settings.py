@@ -334,6 +334,24 @@ class Settings(BaseSettings):
         "unpublished and redone by the partition's next owner.",
     )
 
+    # --- calibration (streams calibrate; workers follow the topic) -------------------------
+    topic_calibration: str = Field(
+        "model.calibration",
+        description="Compacted topic of calibration maps, one per backend/model/prompt version; "
+        "workers apply the latest one of their own scoring configuration.",
+    )
+    calibration_follow: bool = Field(
+        True,
+        description="Workers follow the calibration topic and calibrate scores with its map; "
+        "false: scores go out as the backend gave them.",
+    )
+    calibration_load_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="At start, how long a worker waits to read the calibration topic before it "
+        "scores uncalibrated (and picks the map up when the topic answers).",
+    )
+
     @field_validator("kafka_bootstrap_servers")
     @classmethod
     def _strip_scheme(cls, value: str) -> str:

@@ -17,9 +17,9 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from streams.categories import CATEGORIES, Category
 from streams.models.scored import CategoryScores
@@ -41,7 +41,8 @@ class ScoredPost(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     schema_version: int = Field(ge=1, description="Version 1 records name no author.")
-    status_id: StatusId
+    status_id: StatusId = Field(description="The status acted on: for a boost, the boosted one.")
+    boost_id: StatusId | None = Field(None, description="The boost the scores came from.")
     account_id: AccountId | None = None
     language: str | None = None
     scores: CategoryScores
@@ -49,6 +50,16 @@ class ScoredPost(BaseModel):
     model: str = Field(min_length=1)
     prompt_version: str = Field(min_length=1)
     edited: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _boost_acts_on_the_boosted_status(cls, data: Any) -> Any:
+        # A boost's record (schema 3) is keyed by the boost, but a report names the boosted
+        # status and its author; keying the action by it means a post boosted many times, and
+        # scored under each boost, is still reported once.
+        if isinstance(data, dict) and data.get("reblog_of"):
+            data = {**data, "status_id": data["reblog_of"], "boost_id": data.get("status_id")}
+        return data
 
 
 class ActionPolicy(BaseModel):

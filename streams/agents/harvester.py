@@ -182,9 +182,9 @@ class HarvesterAgent:
         if self.tables.is_erased(parsed.status_id):
             metrics.HARVEST_IGNORED.labels("erased_post").inc()
             return False
-        # A boost carries the boosted post's text under its own key, so it sits in another
-        # partition than the post's corrections and state; the post's own record brings it.
-        if parsed.boosted_by is not None:
+        # A boost carries the boosted post's text under its own key: the boosted post's own
+        # record brings that text to its own key and partition, where its corrections are.
+        if parsed.reblog_of is not None:
             metrics.HARVEST_IGNORED.labels("boost").inc()
             return False
         return True

@@ -11,6 +11,7 @@ import faust
 from streams.commands import (
     actions,
     bench,
+    calibrate,
     chaos,
     demo,
     dlq,
@@ -31,6 +32,6 @@ def register_all(app: faust.App, settings: Settings) -> None:
     """Add every subcommand to ``app``'s command line."""
     for command in (
         kafka, harvest, dlq, demo, topics, produce, ingest, schemas, evaluate, shadow, actions,
-        llm, bench, chaos,
+        llm, bench, chaos, calibrate,
     ):  # fmt: skip
         command.register(app, settings)

@@ -59,6 +59,17 @@ class DemoAssessment(_Frozen):
     false_positives: tuple[Miss, ...]
 
 
+def by_post(scored: Mapping[str, ScoredStatus]) -> dict[str, ScoredStatus]:
+    """The records by the post they scored: a boost is keyed by its own id but is labelled,
+    once, as the status it boosts; the boosted status's own record wins where there is one."""
+    posts: dict[str, ScoredStatus] = {}
+    for status_id, record in scored.items():
+        post = record.reblog_of or status_id
+        if record.reblog_of is None or post not in posts:
+            posts[post] = record
+    return posts
+
+
 def record_threshold(scored: Collection[ScoredStatus]) -> float:
     """The one threshold the records were flagged at."""
     thresholds = {s.threshold for s in scored}

@@ -159,9 +159,9 @@ def evaluation_lines(summary: Summary) -> list[str]:
     missing = missing_libraries(plot=False)
     if missing:
         return [f"evaluation skipped: it needs {', '.join(missing)} ({INSTALL_HINT})"]
-    from streams.demo.assessment import assess, assessment_lines
+    from streams.demo.assessment import assess, assessment_lines, by_post
 
     labels = load_sample_labels()
-    result = assess(summary.scored, labels.categories_of())
+    result = assess(by_post(summary.scored), labels.categories_of())
     source = f"the hand labels of streams/data/{LABELS_FILE} (one annotator)"
     return assessment_lines(result, source)

@@ -22,8 +22,10 @@ LABELS_FILE = "sample_labels.json"
 class SamplePost:
     key: bytes
     value: bytes
-    #: The id its scored record carries (a boost is scored as the boosted status).
+    #: The id its scored record carries: the raw record's own (a boost's too).
     scored_id: str
+    #: The id its label is under: a boost's is the boosted status's, labelled once.
+    labelled_id: str
 
 
 def _data_text(name: str) -> str:
@@ -38,8 +40,8 @@ def load_sample() -> list[SamplePost]:
         value = line.encode()
         parsed = parse_raw_record(None, value)
         assert isinstance(parsed, StatusToScore), "the bundled sample holds only statuses"
-        own_id = parsed.boosted_by or parsed.status_id
-        posts.append(SamplePost(own_id.encode(), value, parsed.status_id))
+        own = parsed.status_id
+        posts.append(SamplePost(own.encode(), value, own, parsed.reblog_of or own))
     return posts
 
 

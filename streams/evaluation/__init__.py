@@ -7,10 +7,9 @@ Modules, read top to bottom in this order:
 - ``scoring``: cases scored through scoring configurations, as the classifier scores posts;
 - ``metrics``, ``scorecard``: the figures (pure); ``results``: the report's models;
 - ``run``: one evaluation end to end; ``report``, ``plot``: tables and the PNG;
-- ``calibration``: fitting a map (scikit-learn); ``calibration_map``: applying one (pure Python,
-  what a worker imports);
 - ``command``: the body of ``streams eval``.
 
-Nothing here is imported by the worker except ``calibration_map``; numpy, scikit-learn and
-matplotlib are imported inside the functions that need them.
+Nothing here is imported by the worker; numpy, scikit-learn and matplotlib are imported inside
+the functions that need them. Calibration (fitting a map and applying it) is
+:mod:`streams.calibration`.
 """

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from streams.errors import InvalidRecordError
 from streams.models.corrections import Correction
-from streams.models.status import StatusDeleted, parse_raw_record
+from streams.models.status import parse_raw_record
 
 #: Returns the Kafka key of a valid record's bytes, or raises InvalidRecordError/ValueError.
 KeyOf = Callable[[bytes], str]
@@ -36,10 +36,7 @@ class BadRecord:
 
 def status_key(value: bytes) -> str:
     """Key of a raw status: its own id (a boost is keyed by the boost, not the boosted post)."""
-    parsed = parse_raw_record(None, value)
-    if isinstance(parsed, StatusDeleted):
-        return parsed.status_id
-    return parsed.boosted_by or parsed.status_id
+    return parse_raw_record(None, value).status_id
 
 
 def correction_key(value: bytes) -> str:

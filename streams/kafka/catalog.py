@@ -94,6 +94,11 @@ def catalog(settings: Settings) -> list[TopicSpec]:
             "ActionSwitch (schemas/action-switch)", 1, "compact", -1,
             "the stop switch of the actions: its latest record holds for every worker",
         ),
+        TopicSpec(
+            "calibration", settings.topic_calibration, "backend/model/prompt version",
+            "CalibrationMap (streams calibrate)", 1, "compact", -1,
+            "the calibration map of each scoring configuration; workers apply their own's latest",
+        ),
     ]  # fmt: skip
 
 

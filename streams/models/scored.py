@@ -1,4 +1,5 @@
-"""The scored record: one per status on ``statuses.scored``, keyed by the status id."""
+"""The scored record: one per raw status record on ``statuses.scored``, keyed by its status id
+(for a boost, the boost's own id: every record of one post shares its key and partition)."""
 
 from __future__ import annotations
 
@@ -84,18 +85,36 @@ class SourceOffset(Record):
 class ScoredStatus(Record):
     """A status's scores on the twelve categories and whether it is flagged.
 
-    Version 2 added ``account_id`` (the author, whom a report names).
+    Version 2 added ``account_id`` (the author, whom a report names). Version 3 keys a boost
+    by its own id and names the boosted status in ``reblog_of`` (it was keyed by the boosted
+    status's id, from another partition than the raw record's); ``scores`` are calibrated,
+    ``raw_scores`` are the backend's, and ``calibration_version`` names the map applied;
+    ``response_format`` says how the endpoint was asked for JSON.
     """
 
-    schema_version: Literal[2] = 2
-    status_id: str = Field(min_length=1, description="Id of the scored status; the record key.")
+    schema_version: Literal[3] = 3
+    status_id: str = Field(
+        min_length=1,
+        description="Id of the raw record's status (for a boost, the boost's own id); the key.",
+    )
+    reblog_of: str | None = Field(
+        None,
+        description="For a boost: the id of the boosted status, whose text was scored.",
+    )
     account_id: AccountId | None = Field(
         None,
         description="Id of the status's author (for a boost, of the boosted status's author); "
         "null when the raw record names none.",
     )
     language: str | None = None
-    scores: CategoryScores
+    scores: CategoryScores = Field(
+        description="Calibrated scores (the backend's own when no calibration applies); "
+        "overall and flagging use these."
+    )
+    raw_scores: CategoryScores = Field(description="The scores the backend gave.")
+    calibration_version: str | None = Field(
+        None, description="Version of the calibration map applied; null: none was."
+    )
     overall: Score = Field(description="The highest category score.")
     flagged: bool = Field(description="True when any category score reaches the threshold.")
     flagged_categories: tuple[Category, ...] = Field(
@@ -105,16 +124,32 @@ class ScoredStatus(Record):
     backend: str = Field(min_length=1, description='Scoring backend, e.g. "openai", "lexicon".')
     model: str = Field(min_length=1)
     prompt_version: str = Field(min_length=1)
+    response_format: str | None = Field(
+        None,
+        description="How the endpoint was asked for JSON (json_schema, json_object_schema, "
+        "json_object, none); null for a backend without an endpoint.",
+    )
     usage: Usage
     timings: Timings
     scored_at: UtcDatetime
     edited: bool = Field(False, description="The status had been edited when it was scored.")
     source: SourceOffset | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _read_version_2(cls, data: Any) -> Any:
+        # Compacted topics keep version 2 records for as long as their posts live: they read
+        # as version 3 with the backend's scores as the raw ones (no calibration applied).
+        if isinstance(data, dict) and data.get("schema_version") == 2 and "scores" in data:
+            data = {**data, "schema_version": 3, "raw_scores": data["scores"]}
+        return data
+
     @model_validator(mode="after")
     def _derived_fields_agree(self) -> ScoredStatus:
         # overall/flagged are derived; a record where they disagree with the scores is a bug.
         scores = self.scores.as_dict()
+        if self.calibration_version is None and scores != self.raw_scores.as_dict():
+            raise ValueError("scores must equal raw_scores when no calibration applies")
         if self.overall != max(scores.values()):
             raise ValueError("overall must equal the highest category score")
         expected = flagged_categories(scores, self.threshold)
@@ -145,19 +180,33 @@ def build_scored_status(
     edited: bool = False,
     source: SourceOffset | None = None,
     account_id: str | None = None,
+    reblog_of: str | None = None,
+    raw_scores: Mapping[str, float] | Mapping[Category, float] | None = None,
+    calibration_version: str | None = None,
+    response_format: str | None = None,
 ) -> ScoredStatus:
     """A ``ScoredStatus`` with ``overall``, ``flagged`` and ``flagged_categories`` computed.
 
-    ``scores`` (keyed by name or ``Category``) must hold every category and nothing else, each
-    finite and within 0..1; raises ``pydantic.ValidationError`` otherwise.
+    ``scores`` are what flagging uses (calibrated when ``calibration_version`` is set);
+    ``raw_scores`` default to them. Each (keyed by name or ``Category``) must hold every
+    category and nothing else, each finite and within 0..1; raises
+    ``pydantic.ValidationError`` otherwise.
     """
     checked = CategoryScores.model_validate({str(k): v for k, v in scores.items()}).as_dict()
+    raw = (
+        checked
+        if raw_scores is None
+        else CategoryScores.model_validate({str(k): v for k, v in raw_scores.items()}).as_dict()
+    )
     categories = flagged_categories(checked, threshold)
     fields: dict[str, Any] = {
         "status_id": status_id,
+        "reblog_of": reblog_of,
         "account_id": account_id,
         "language": language,
         "scores": checked,
+        "raw_scores": raw,
+        "calibration_version": calibration_version,
         "overall": max(checked.values()),
         "flagged": bool(categories),
         "flagged_categories": categories,
@@ -165,6 +214,7 @@ def build_scored_status(
         "backend": backend,
         "model": model,
         "prompt_version": prompt_version,
+        "response_format": response_format,
         "usage": usage,
         "timings": timings,
         "scored_at": scored_at,

@@ -198,15 +198,16 @@ class RawRecordError(InvalidRecordError):
 
 @dataclass(frozen=True, slots=True)
 class StatusToScore:
-    """A status to score, keyed by ``status_id`` (for a boost: the boosted status's id, and
-    ``boosted_by`` is the boost's own id)."""
+    """A status to score, keyed by ``status_id``, the raw record's own id; for a boost,
+    ``reblog_of`` is the boosted status's id and ``text``, ``language`` and ``status`` are the
+    boosted status's."""
 
     status_id: str
     text: str
     language: str | None
     edited: bool
     status: Status
-    boosted_by: str | None = None
+    reblog_of: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,8 +321,8 @@ def parse_raw_record(key: bytes | None, value: bytes | None) -> ParsedRaw:
     * A tombstone (value None or empty) deletes the status named by the key.
     * A JSON object with only ``id`` (and optionally ``deleted``/``event`` markers), or one
       marked ``"deleted": true`` or ``"event": "delete"``, deletes that id.
-    * Anything else must be a Status; a boost is scored as the status it boosts, keyed by the
-      boosted id.
+    * Anything else must be a Status; a boost is scored as the status it boosts, keyed by its
+      own id (every record of one post shares the raw record's key), naming the boosted id.
 
     The id in the value is the truth: a key, unless absent or empty, must equal it.
     Raises ``RawRecordError`` (an ``InvalidRecordError``) with a code and a short reason, and
@@ -354,12 +355,12 @@ def parse_raw_record(key: bytes | None, value: bytes | None) -> ParsedRaw:
             "invalid_content", f"content cannot be rendered as text ({type(exc).__name__})"
         ) from None
     return StatusToScore(
-        status_id=target.id,
+        status_id=status.id,
         text=text,
         language=target.language,
         edited=target.edited_at is not None,
         status=target,
-        boosted_by=status.id if target is not status else None,
+        reblog_of=target.id if target is not status else None,
     )
 
 

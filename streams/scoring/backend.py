@@ -75,3 +75,10 @@ class LexiconBackend:
 
     async def close(self) -> None:
         return None
+
+
+def response_format_of(backend: ScoringBackend) -> str | None:
+    """How ``backend`` asks its endpoint for JSON now (its capability mode), or None for a
+    backend that has no endpoint (the lexicon)."""
+    mode = getattr(backend, "mode", None)
+    return mode if isinstance(mode, str) else None

@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import ValidationError
 
@@ -28,7 +28,7 @@ from streams.models.status import (
     parse_raw_record,
 )
 from streams.scoring.attempts import ScoringRun, Unscored
-from streams.scoring.backend import ScoringBackend
+from streams.scoring.backend import ScoringBackend, response_format_of
 from streams.scoring.breaker import Breaker
 from streams.scoring.chunked import ChunkedPost, plan_post, score_chunked
 from streams.scoring.repeat_cache import RepeatCache, text_key
@@ -38,6 +38,15 @@ log = logging.getLogger(__name__)
 EMPTY_TEXT_BACKEND = "none"
 EMPTY_TEXT_MODEL = "empty-text"
 NO_USAGE = Usage(input_tokens=0, output_tokens=0)
+
+
+class Calibration(Protocol):
+    """What the classifier needs of a calibration map (``streams.calibration.map``)."""
+
+    @property
+    def version(self) -> str: ...
+
+    def apply_all(self, scores: dict[str, float], language: str | None) -> dict[str, float]: ...
 
 
 @dataclass
@@ -81,6 +90,10 @@ class Classifier:
         #: Holds the LLM calls while the endpoint is unavailable; None: an outage is a failed
         #: attempt of the posts sent.
         self.breaker = breaker
+        #: Applied to the backend's scores as records are built (the repeat cache keeps raw
+        #: ones), so a new map takes effect from the next record; swapped by the worker's
+        #: calibration follower. None: scores go out as the backend gave them.
+        self.calibration: Calibration | None = None
 
     async def process(self, batch: Sequence[Consumed]) -> BatchReport:
         """One output per input record, in input order."""
@@ -221,21 +234,24 @@ class Classifier:
         llm_ms: float = 0.0,
     ) -> Outgoing:
         now = time.monotonic()
+        calibration = self.calibration if outcome != "empty" else None
+        raw = dict(scores)
+        calibrated = raw if calibration is None else calibration.apply_all(raw, item.language)
         try:
             scored = build_scored_status(
                 item.status_id,
                 item.language,
-                scores,
+                calibrated,
                 self.threshold,
+                raw_scores=raw,
+                calibration_version=calibration.version if calibration is not None else None,
+                reblog_of=item.reblog_of,
+                response_format=response_format_of(self.backend) if outcome != "empty" else None,
                 backend=backend,
                 model=model,
                 prompt_version=prompt_version,
                 usage=usage.model_copy(update={"cost_usd": cost}),
-                timings=Timings(
-                    queued_ms=max(0.0, (started - record.read_at) * 1000),
-                    llm_ms=llm_ms,
-                    total_ms=max(0.0, (now - record.read_at) * 1000),
-                ),
+                timings=_timings(record, started, now, llm_ms),
                 scored_at=datetime.now(UTC),
                 edited=item.edited,
                 account_id=author_id(item.status),
@@ -258,3 +274,11 @@ class Classifier:
             scores=tuple(scored.scores.as_dict().values()),
             latency_s=latency,
         )
+
+
+def _timings(record: Consumed, started: float, now: float, llm_ms: float) -> Timings:
+    return Timings(
+        queued_ms=max(0.0, (started - record.read_at) * 1000),
+        llm_ms=llm_ms,
+        total_ms=max(0.0, (now - record.read_at) * 1000),
+    )

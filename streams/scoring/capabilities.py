@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Final, Literal, get_args
 
-from streams.llm.prompt import reply_schema
+from streams.categories import CATEGORIES
+from streams.llm.prompt import REPLY_KEY, reply_schema
 
 Mode = Literal["json_schema", "json_object_schema", "json_object", "none"]
 
@@ -27,18 +28,47 @@ REFUSAL_STATUSES: Final = frozenset({400, 422, 500})
 _FORMAT_WORDS: Final = ("response_format", "json_schema", "json_object")
 
 
-def response_format_for(mode: Mode) -> dict[str, Any] | None:
-    """The ``response_format`` parameter for ``mode``; None means send none."""
+def response_format_for(mode: Mode, item_ids: tuple[int, ...] = ()) -> dict[str, Any] | None:
+    """The ``response_format`` parameter for ``mode``; None means send none.
+
+    With llama.cpp's grammar (``json_object_schema``) the schema also names this request's
+    item ids and their count, so even a small model cannot answer with ids it made up or
+    leave posts out; OpenAI's strict subset has no such per-position constraint.
+    """
     if mode == "json_schema":
         return {
             "type": "json_schema",
             "json_schema": {"name": "toxicity_scores", "strict": True, "schema": reply_schema()},
         }
     if mode == "json_object_schema":
-        return {"type": "json_object", "schema": reply_schema()}
+        return {"type": "json_object", "schema": grammar_schema(item_ids)}
     if mode == "json_object":
         return {"type": "json_object"}
     return None
+
+
+def grammar_schema(item_ids: tuple[int, ...]) -> dict[str, Any]:
+    """The reply schema with one row per item id, each row an id then (category, score) pairs.
+
+    Written as fixed tuples (one per number of pairs) because llama.cpp's schema-to-grammar
+    conversion reads a list under ``items`` as a tuple and ignores ``prefixItems`` beside it.
+    """
+    schema = reply_schema()
+    if not item_ids:
+        return schema
+    item_id = {"type": "integer", "enum": sorted(item_ids)}
+    category = {"type": "string", "enum": list(CATEGORIES)}
+    # The grammar cannot bound a number's value, only spell it: every score of two decimals.
+    score = {"type": "number", "enum": [round(i / 100, 2) for i in range(101)]}
+    rows = schema["properties"][REPLY_KEY]
+    rows["items"] = {
+        "anyOf": [
+            {"type": "array", "items": [item_id, *[category, score] * pairs]}
+            for pairs in range(len(CATEGORIES) + 1)
+        ]
+    }
+    rows["minItems"] = rows["maxItems"] = len(item_ids)
+    return schema
 
 
 def is_compact(mode: Mode) -> bool:

@@ -31,6 +31,7 @@ from streams.llm import tokens
 from streams.llm.prompt import (
     PROMPT_VERSION,
     PostToScore,
+    PromptRequest,
     build_messages,
     max_output_tokens,
 )
@@ -194,7 +195,7 @@ class OpenAIBackend:
             await self.limiter.acquire(estimate)
             started = time.perf_counter()
             try:
-                response = await self._create(request.messages, budget, estimate)
+                response = await self._create(request, budget, estimate)
             except openai.APIError as exc:
                 if self._stepped_down(exc):
                     # Not a failed try: the same posts go again in a form the endpoint takes.
@@ -232,7 +233,7 @@ class OpenAIBackend:
             await self.limiter.acquire(estimate)
             started = time.perf_counter()
             try:
-                await self._create(request.messages, budget, estimate)
+                await self._create(request, budget, estimate)
             except openai.APIError as exc:
                 if self._stepped_down(exc):
                     self._count("format_refused")
@@ -291,20 +292,18 @@ class OpenAIBackend:
         status = exc.status_code if isinstance(exc, openai.APIStatusError) else "?"
         return LLMUnavailableError(f"server error {status}", "server_error")
 
-    async def _create(
-        self, messages: Sequence[Mapping[str, Any]], budget: int, charged: int
-    ) -> Any:
+    async def _create(self, request: PromptRequest, budget: int, charged: int) -> Any:
         """One request; ``charged``: the tokens the limiter took for it. The rate-limit headers
         of the answer, a success or an error, go to the limiter (``RateLimiter.follow``)."""
         create: Any = self.client.chat.completions.with_raw_response.create
         extra: dict[str, Any] = {}
-        wanted = response_format_for(self.mode)
+        wanted = response_format_for(self.mode, tuple(request.item_ids))
         if wanted is not None:
             extra["response_format"] = wanted
         try:
             raw = await create(
-                model=self.model, messages=list(messages), temperature=0, max_tokens=budget,
-                **extra,
+                model=self.model, messages=list(request.messages), temperature=0,
+                max_tokens=budget, **extra,
             )  # fmt: skip
         except openai.APIStatusError as exc:
             refused = charged if exc.status_code == 429 else None

@@ -9,53 +9,19 @@ worker applies its map.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from streams.calibration.map import CalibrationMap
 from streams.errors import ConfigurationError
-from streams.evaluation.calibration_map import CalibrationMap
 from streams.evaluation.scoring import parse_config
-from streams.llm.prompt import PostToScore
-from streams.llm.reply import ItemResult, ScoredItem
-from streams.scoring.backend import BatchScores, ScoringBackend
+from streams.scoring.backend import ScoringBackend
 from streams.scoring.batch import Classifier
 from streams.scoring.factory import backend_identity, make_backend, make_classifier
 from streams.settings import Settings
 from streams.shadow.results import CandidateIdentity
-
-
-class CalibratedBackend:
-    """Another backend whose scores go through a calibration map (per post language)."""
-
-    def __init__(self, inner: ScoringBackend, calibration: CalibrationMap) -> None:
-        self.inner = inner
-        self.calibration = calibration
-        self.name = inner.name
-        self.model = inner.model
-        self.prompt_version = inner.prompt_version
-
-    async def score_batch(self, posts: Sequence[PostToScore]) -> BatchScores:
-        scored = await self.inner.score_batch(posts)
-        languages = {post.status_id: post.language for post in posts}
-        results: dict[str, ItemResult] = {}
-        for status_id, result in scored.results.items():
-            if isinstance(result, ScoredItem):
-                calibrated = self.calibration.apply_all(
-                    dict(result.scores), languages.get(status_id)
-                )
-                result = ScoredItem(status_id, calibrated)
-            results[status_id] = result
-        return dataclasses.replace(scored, results=results)
-
-    async def probe(self) -> None:
-        await self.inner.probe()
-
-    async def close(self) -> None:
-        await self.inner.close()
 
 
 def read_calibration(path: Path) -> CalibrationMap:
@@ -109,13 +75,14 @@ class Candidate:
         )
 
     def backend(self) -> ScoringBackend:
-        backend = make_backend(self.settings)
-        if self.calibration is None:
-            return backend
-        return CalibratedBackend(backend, self.calibration)
+        return make_backend(self.settings)
 
     def classifier(self, backend: ScoringBackend) -> Classifier:
-        return make_classifier(self.settings, backend, wait_out_outages=False)
+        """Scores as a worker would, the calibration applied as a worker applies one (its
+        records carry raw and calibrated scores and the map's version)."""
+        classifier = make_classifier(self.settings, backend, wait_out_outages=False)
+        classifier.calibration = self.calibration
+        return classifier
 
 
 def parse_candidate(spec: str, base: Settings, calibration: Path | None = None) -> Candidate:

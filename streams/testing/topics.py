@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Final
 
-ROLES: Final = ("raw", "scored", "dlq", "corrections", "training", "actions", "action_control")
+ROLES: Final = (
+    "raw", "scored", "dlq", "corrections", "training", "actions", "action_control", "calibration",
+)
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,7 @@ class RunTopics:
     training: str
     actions: str
     action_control: str
+    calibration: str
 
     @classmethod
     def under(cls, prefix: str) -> RunTopics:

@@ -17,7 +17,7 @@ def post(status_id: str = "109", **fields: Any) -> ScoredPost:
     scores = dict.fromkeys(CATEGORIES, 0.05) | fields.pop("scores", {})
     return ScoredPost.model_validate(
         {
-            "schema_version": 2,
+            "schema_version": 3,
             "status_id": status_id,
             "account_id": "7001",
             "language": "nl",

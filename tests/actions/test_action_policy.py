@@ -100,3 +100,9 @@ def test_settings_errors_name_the_variable() -> None:
         policy_from_settings(Settings(actions_thresholds={"rudeness": 0.5}))
     with pytest.raises(ConfigurationError, match="STREAMS_ACTIONS_RULE_IDS"):
         policy_from_settings(Settings(actions_rule_ids={"racism": ["1 OR 1=1"]}))
+
+
+def test_a_boost_is_acted_on_as_the_status_it_boosts() -> None:
+    boost = post("501", reblog_of="109")
+    assert (boost.status_id, boost.boost_id) == ("109", "501")
+    assert (post("109").status_id, post("109").boost_id) == ("109", None)

@@ -63,7 +63,7 @@ def _flagged(status: dict[str, Any]) -> bool:
 def expected_report(post: Post) -> tuple[str, tuple[str, ...]]:
     """The category and rule ids the policy must give ``post``'s report."""
     scored = ScoredPost.model_validate({
-        "schema_version": 2, "status_id": post.status_id, "account_id": post.account_id,
+        "schema_version": 3, "status_id": post.status_id, "account_id": post.account_id,
         "language": "nl", "scores": score_text(_text(post)), "backend": "lexicon",
         "model": "lexicon", "prompt_version": "v",
     })  # fmt: skip

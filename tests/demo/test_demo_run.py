@@ -8,7 +8,9 @@ from importlib.resources import files
 
 import pytest
 
+from streams.demo.assessment import by_post
 from streams.demo.run import Summary, run_demo
+from streams.demo.sample import load_sample
 from streams.settings import Settings
 
 pytestmark = pytest.mark.broker
@@ -28,7 +30,7 @@ def expected_rows(summary: Summary, labels: dict[str, set[str]]) -> dict[str, li
     rows = {}
     for category in sorted({c for cats in labels.values() for c in cats}):
         support = flagged = correct = 0
-        for sid, record in summary.scored.items():
+        for sid, record in by_post(summary.scored).items():
             hit = record.scores.as_dict()[category] >= record.threshold
             support += category in labels[sid]
             flagged += hit
@@ -55,14 +57,18 @@ def demo_run(
 def test_the_demo_scores_the_sample_and_evaluates_it(demo_run: tuple[Summary, list[str]]) -> None:
     summary, lines = demo_run
     labels = hand_labels()
-    assert set(summary.scored) == set(labels)
+    boosts = {sid: r.reblog_of for sid, r in summary.scored.items() if r.reblog_of is not None}
+    assert set(by_post(summary.scored)) == set(labels)
+    sent_boosts = {p.scored_id for p in load_sample() if p.labelled_id != p.scored_id}
+    assert set(boosts) == sent_boosts and set(boosts.values()) <= set(labels)
+    assert not set(boosts) & set(labels)  # every boost is scored under its own key
     assert not summary.dead_letters
     assert {r.backend for r in summary.scored.values()} == {"lexicon"}
 
     start = next(i for i, line in enumerate(lines) if line.startswith("evaluation against "))
     assert lines[start].endswith(f": {len(labels)} posts, threshold 0.50")
     toxic = {sid for sid, cats in labels.items() if cats}
-    flagged = {sid for sid, record in summary.scored.items() if record.flagged}
+    flagged = {sid for sid, record in by_post(summary.scored).items() if record.flagged}
     agree = len(labels) - len(toxic ^ flagged)
     assert lines[start + 1].startswith(
         f"posts labelled toxic: {len(toxic)}, flagged: {len(flagged)}, both: "

@@ -73,10 +73,10 @@ def test_a_boosted_status_in_the_sample_is_the_same_status(records: list[dict[st
 
 
 def test_boosts_including_several_of_one_status(posts: list[StatusToScore]) -> None:
-    boosts = [p for p in posts if p.boosted_by is not None]
+    boosts = [p for p in posts if p.reblog_of is not None]
     assert len(boosts) >= 10
-    assert all(p.boosted_by != p.status_id for p in boosts)
-    times_boosted = Counter(p.status_id for p in boosts)
+    assert all(p.reblog_of != p.status_id for p in boosts)
+    times_boosted = Counter(p.reblog_of for p in boosts)
     assert max(times_boosted.values()) >= 2
 
 
@@ -101,7 +101,7 @@ def test_copy_paste_duplicates(posts: list[StatusToScore]) -> None:
     first_id: dict[str, str] = {}
     copies = 0
     for post in posts:
-        if post.boosted_by is not None:
+        if post.reblog_of is not None:
             continue
         if first_id.setdefault(post.text, post.status_id) != post.status_id:
             copies += 1

@@ -23,8 +23,8 @@ def labels() -> SampleLabels:
 
 
 def test_every_scored_status_has_one_label_entry_and_no_other(labels: SampleLabels) -> None:
-    scored_ids = {post.scored_id for post in load_sample()}
-    assert set(labels.labels) == scored_ids
+    labelled_ids = {post.labelled_id for post in load_sample()}
+    assert set(labels.labels) == labelled_ids
     assert len(labels.labels) == 296  # of 308 records: 12 boost a status another record brings
 
 

@@ -20,10 +20,11 @@ def test_catalog_compacts_the_topics_keyed_by_their_latest_state() -> None:
     specs = {s.role: s for s in catalog(Settings())}
     assert set(specs) == {
         "raw", "scored", "dlq", "corrections", "training", "actions", "action_control",
+        "calibration",
     }  # fmt: skip
     compacted = {role for role, s in specs.items() if s.cleanup_policy == "compact"}
-    assert compacted == {"scored", "training", "actions", "action_control"}
-    assert specs["action_control"].partitions == 1
+    assert compacted == {"scored", "training", "actions", "action_control", "calibration"}
+    assert specs["action_control"].partitions == 1 and specs["calibration"].partitions == 1
     assert specs["raw"].retention_ms > 0 and specs["dlq"].retention_ms > 0
 
 

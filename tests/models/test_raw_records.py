@@ -36,7 +36,7 @@ def test_docs_example_becomes_a_status_to_score() -> None:
     assert parsed.status_id == "103270115826048975"
     assert parsed.language == "en"
     assert parsed.edited is False
-    assert parsed.boosted_by is None
+    assert parsed.reblog_of is None
     assert parsed.text.startswith('"I lost my inheritance')
     assert parsed.status.account is not None and parsed.status.account.acct == "Gargron"
 
@@ -52,7 +52,7 @@ def test_key_that_disagrees_with_the_id_is_an_error() -> None:
     assert info.value.code == "key_mismatch"
 
 
-def test_boost_is_keyed_and_scored_as_the_boosted_status() -> None:
+def test_boost_keeps_its_own_key_and_is_scored_as_the_boosted_status() -> None:
     inner = {
         "id": "7",
         "content": "<p>the original</p>",
@@ -60,8 +60,8 @@ def test_boost_is_keyed_and_scored_as_the_boosted_status() -> None:
         "edited_at": "2024-05-01T10:00:00Z",
     }
     parsed = scored(b"42", raw(content="", language="en", reblog=inner))
-    assert parsed.status_id == "7"
-    assert parsed.boosted_by == "42"
+    assert parsed.status_id == "42"
+    assert parsed.reblog_of == "7"
     assert parsed.text == "the original"
     assert parsed.language == "fr"
     assert parsed.edited is True

@@ -110,7 +110,7 @@ def test_record_round_trips_through_json() -> None:
     again = ScoredStatus.model_validate_json(record.to_bytes())
     assert again == record
     wire = json.loads(record.to_bytes())
-    assert wire["schema_version"] == 2
+    assert wire["schema_version"] == 3
     assert wire["account_id"] is None
     assert wire["flagged_categories"] == ["hate_speech"]
     assert list(wire["scores"]) == list(CATEGORIES)

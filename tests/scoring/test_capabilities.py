@@ -66,3 +66,17 @@ def test_memory_is_per_endpoint_and_model_and_says_when_it_changed() -> None:
     assert memory.remember("http://a/v1", "m", "json_object_schema") is False
     assert memory.get("http://a/v1", "m", "json_schema") == "json_object_schema"
     assert memory.get("http://a/v1", "other", "json_schema") == "json_schema"
+
+
+def test_the_grammar_schema_names_the_requests_ids_and_one_row_each() -> None:
+    from streams.categories import CATEGORIES
+    from streams.scoring.capabilities import grammar_schema
+
+    rows = grammar_schema((30, 10, 20))["properties"]["r"]
+    assert rows["minItems"] == rows["maxItems"] == 3
+    shapes = rows["items"]["anyOf"]
+    assert [len(s["items"]) for s in shapes] == [1 + 2 * k for k in range(len(CATEGORIES) + 1)]
+    assert all(s["items"][0]["enum"] == [10, 20, 30] for s in shapes)
+    assert shapes[1]["items"][2]["enum"][:3] == [0.0, 0.01, 0.02]
+    assert response_format_for("json_object_schema", (10,))["schema"] == grammar_schema((10,))  # type: ignore[index]
+    assert "minItems" not in str(response_format_for("json_schema", (10,)))  # OpenAI: as before

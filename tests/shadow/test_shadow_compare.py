@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
 import pytest
 
+from streams.calibration.map import CalibrationMap, CategoryCalibration
 from streams.categories import CATEGORIES
 from streams.errors import ConfigurationError
-from streams.evaluation.calibration_map import CalibrationMap, CategoryCalibration
 from streams.evaluation.results import CategoryFigures
-from streams.llm.prompt import PostToScore
+from streams.kafka.records import Consumed
 from streams.models.corrections import TrainingExample, label_vector
-from streams.models.scored import Timings, Usage, build_scored_status
-from streams.scoring.backend import BatchScores, LexiconBackend
+from streams.models.scored import ScoredStatus, Timings, Usage, build_scored_status
 from streams.settings import Settings
-from streams.shadow.candidate import CalibratedBackend, parse_candidate, redact
+from streams.shadow.candidate import parse_candidate, redact
 from streams.shadow.command import shadow_topic_name
 from streams.shadow.compare import (
     PostScores,
@@ -181,7 +182,7 @@ def test_candidate_spec_overrides_settings_and_hides_secrets() -> None:
     assert "sk-very-secret" not in str(failed.value)
 
 
-def test_calibrated_backend_maps_scores_per_language() -> None:
+def test_the_candidate_calibrates_per_language_as_a_worker_does() -> None:
     calibration = CalibrationMap(version="v7", entries=[
         CategoryCalibration(category="toxic", method="isotonic", examples=10, positives=5,
                             x=[0.0, 1.0], y=[0.0, 0.5]),
@@ -189,20 +190,23 @@ def test_calibrated_backend_maps_scores_per_language() -> None:
                             positives=5, x=[0.0, 1.0], y=[0.5, 1.0]),
     ])  # fmt: skip
 
-    class Fixed(LexiconBackend):
-        async def score_batch(self, posts: Sequence[PostToScore]) -> BatchScores:
-            from streams.llm.reply import ScoredItem
-
-            scores = dict.fromkeys(CATEGORIES, 0.8)
-            return BatchScores({p.status_id: ScoredItem(p.status_id, scores) for p in posts})
-
-    backend = CalibratedBackend(Fixed(), calibration)
-    posts = [PostToScore("a", "x", "nl"), PostToScore("b", "x", "en-GB")]
-    result = asyncio.run(backend.score_batch(posts)).results
-    assert result["a"].scores["toxic"] == pytest.approx(0.4)  # type: ignore[union-attr]
-    assert result["b"].scores["toxic"] == pytest.approx(0.9)  # type: ignore[union-attr]
-    assert result["a"].scores["insult"] == 0.8  # type: ignore[union-attr]  # no entry: unchanged
-    assert backend.name == "lexicon"
+    candidate = parse_candidate("lexicon", Settings())
+    candidate = dataclasses.replace(candidate, calibration=calibration)
+    classifier = candidate.classifier(candidate.backend())
+    records = [
+        Consumed("raw", 0, i, sid.encode(), json.dumps(
+            {"id": sid, "content": "<p>what an idiot, you absolute moron</p>", "language": lang}
+        ).encode(), 0.0)
+        for i, (sid, lang) in enumerate((("1", "nl"), ("2", "en-GB")))
+    ]  # fmt: skip
+    outputs = asyncio.run(classifier.process(records)).outputs
+    nl, en = (ScoredStatus.model_validate_json(o.value or b"") for o in outputs)
+    assert nl.raw_scores.as_dict()["toxic"] == en.raw_scores.as_dict()["toxic"]
+    raw_toxic = nl.raw_scores.as_dict()["toxic"]
+    assert nl.scores.as_dict()["toxic"] == pytest.approx(0.5 * raw_toxic)
+    assert en.scores.as_dict()["toxic"] == pytest.approx(0.5 + 0.5 * raw_toxic)
+    assert nl.scores.as_dict()["insult"] == nl.raw_scores.as_dict()["insult"]  # no entry
+    assert nl.calibration_version == en.calibration_version == "v7"
 
 
 def test_the_shadow_topic_is_never_a_live_one() -> None:

@@ -25,9 +25,10 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import GroupCoordinatorNotAvailableError
 from kafka_io import create_topics, produce
 
-from streams.evaluation.calibration_map import CalibrationMap, CategoryCalibration
+from streams.calibration.map import CalibrationMap, CategoryCalibration
 from streams.harvest.export import latest_per_key
 from streams.kafka.admin import describe_topic
 from streams.llm.lexicon import score_text
@@ -98,6 +99,8 @@ async def _group_offsets(bootstrap: str, group: str) -> dict[str, int]:
     try:
         offsets = await admin.list_consumer_group_offsets(group)
         return {f"{tp.topic}:{tp.partition}": meta.offset for tp, meta in offsets.items()}
+    except GroupCoordinatorNotAvailableError:
+        return {}  # the group has not formed yet: nothing committed
     finally:
         await admin.close()
 

@@ -25,7 +25,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from streams.evaluation.calibration_map import CalibrationMap, CategoryCalibration, language_key
+from streams.calibration.map import CalibrationMap, CategoryCalibration, language_key
 from streams.evaluation.cases import LabelledCase
 from streams.evaluation.metrics import expected_calibration_error
 

@@ -24,6 +24,12 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from streams.models.base import Record
 
 
+def source_key(backend: str, model: str, prompt_version: str) -> str:
+    """The scoring configuration a map is for, and its key on the calibration topic:
+    ``backend/model/prompt version``."""
+    return f"{backend}/{model}/{prompt_version}"
+
+
 def language_key(language: str | None) -> str | None:
     """``nl-NL`` and ``NL`` -> ``nl``; blank -> None."""
     if language is None or not language.strip():

@@ -11,15 +11,15 @@ from collections.abc import Mapping, Sequence
 import pytest
 from pydantic import ValidationError
 
-from streams.categories import CATEGORIES
-from streams.evaluation.calibration import (
+from streams.calibration.fit import (
     CalibrationOptions,
     LabelledScore,
     calibrate,
     fit_map,
     pairs_from_cases,
 )
-from streams.evaluation.calibration_map import CalibrationMap, CategoryCalibration
+from streams.calibration.map import CalibrationMap, CategoryCalibration
+from streams.categories import CATEGORIES
 from streams.evaluation.cases import LabelledCase
 from streams.evaluation.scorecard import scored_cases
 from streams.evaluation.scoring import ScoringConfig, score_all
@@ -77,7 +77,7 @@ def test_map_is_a_versioned_json_record() -> None:
 
 def test_applying_a_map_imports_no_numerical_library() -> None:
     code = (
-        "import sys, streams.evaluation.calibration_map as m\n"
+        "import sys, streams.calibration.map as m\n"
         "c = m.CalibrationMap(version='v', entries=[])\n"
         "assert c.apply('toxic', 'nl', 0.3) == 0.3\n"
         "heavy = {'numpy', 'sklearn', 'scipy', 'matplotlib'} & set(sys.modules)\n"
