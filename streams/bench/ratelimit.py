@@ -12,8 +12,10 @@ more than the limit allows. Posts/s is measured in a window that opens once the 
 budget has stopped draining (what is left of it has moved less than ``SETTLED_WITHIN`` for
 ``SETTLED_FOR_S``), from the scored records' timestamps, against the ceiling the limits set:
 min(T / (60 x tokens charged per post), R x batch size / 60), with the tokens the server
-charged per post (prompt plus max_tokens) in the same window. 429s are counted over the whole
-run, the full-budget start included.
+charged per post (prompt plus max_tokens) in the same window. What the budget's reserve still
+paid for in the window is reported, and taken off for the verdict
+(``fraction_of_ceiling_from_refill``). 429s are counted over the whole run, the full-budget
+start included.
 """
 
 from __future__ import annotations
@@ -125,28 +127,53 @@ def run_section(
     ceiling = (
         ceiling_posts_per_s(config.rpm, config.tpm, config.batch_size, per_post) if items else 0.0
     )
-    rate = posts_in_window / measured["window_s"]
+    window_s = measured["window_s"]
+    rate = posts_in_window / window_s
+    per_call = items / max(1, _delta(opened, closed, "200"))
+    reserve = reserve_spent_posts(config, opened, closed, per_post, per_call) / window_s
     whole = calls_between(start, closed)
     fraction = rate / ceiling if ceiling else 0.0
+    from_refill = (rate - reserve) / ceiling if ceiling else 0.0
     share_429 = whole["share_429"] or 0.0
     return {
         "posts_per_s": round(rate, 2),
         "ceiling_posts_per_s": round(ceiling, 2),
         "fraction_of_ceiling": round(fraction, 3),
+        # Less what the budget's reserve gave (it drained in the window) or took (it grew).
+        "fraction_of_ceiling_from_refill": round(from_refill, 3),
         **whole,
         "window": {
             "seconds": round(measured["window_s"], 1),
             "posts": posts_in_window,
             **calls_between(opened, closed),
             "charged_tokens_per_post": round(per_post, 1),
-            "posts_per_call": round(items / max(1, _delta(opened, closed, "200")), 2),
+            "posts_per_call": round(per_call, 2),
+            "reserve_spent_posts_per_s": round(reserve, 2),
             "budget_left_at_open": measured["left_at_open"],
             "budget_left_at_close": budget_left(closed),
         },
         "settled": measured["settled"],
         "seconds_to_window": round(measured["seconds_to_window"], 1),
-        "meets_targets": fraction >= USE_TARGET and share_429 <= REFUSED_TARGET,
+        # A window that opened while the reserve still drained is not credited for it.
+        "meets_targets": min(fraction, from_refill) >= USE_TARGET and share_429 <= REFUSED_TARGET,
     }
+
+
+def reserve_spent_posts(
+    config: RateBenchConfig, opened: Mapping[str, Any], closed: Mapping[str, Any],
+    tokens_per_post: float, posts_per_call: float,
+) -> float:  # fmt: skip
+    """Posts the binding budget's reserve paid for between two ``/_stats`` (what was left of it
+    went down; negative when it went up): what the window got beyond the limit's refill."""
+    if not tokens_per_post:
+        return 0.0
+    before, after = read_budget(opened.get("budget")), read_budget(closed.get("budget"))
+    tokens_bind = config.tpm / tokens_per_post <= config.rpm * config.batch_size
+    if tokens_bind and before.tokens and after.tokens:
+        return (before.tokens.remaining - after.tokens.remaining) / tokens_per_post
+    if not tokens_bind and before.requests and after.requests:
+        return (before.requests.remaining - after.requests.remaining) * posts_per_call
+    return 0.0
 
 
 def _delta(before: Mapping[str, Any], after: Mapping[str, Any], status: str) -> int:

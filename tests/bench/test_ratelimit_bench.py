@@ -96,6 +96,26 @@ def test_a_run_section_compares_the_window_with_the_ceiling() -> None:
     assert run_section(config, measured, posts_in_window=500)["fraction_of_ceiling"] == 0.625
 
 
+def test_what_a_draining_reserve_gave_is_not_credited() -> None:
+    """The window opened while the budget's reserve still drained: 12,000 tokens of it, 120
+    posts at 100 tokens a post, 3 posts/s of the 40 s came from it and not from the limit."""
+    config = RateBenchConfig(rpm=60, tpm=120_000, batch_size=25)
+
+    def left(tokens: int) -> dict[str, str]:
+        return {"x-ratelimit-limit-tokens": "120000", "x-ratelimit-remaining-tokens": str(tokens)}
+
+    measured = {
+        "start": stats(0, 0), "opened": stats(40, 40, items=1000, charged=100_000, **left(40_000)),
+        "closed": stats(80, 80, items=1800, charged=180_000, **left(28_000)),
+        "window_s": 40.0, "left_at_open": 0.33, "settled": True, "seconds_to_window": 30.0,
+    }  # fmt: skip
+    section = run_section(config, measured, posts_in_window=760)
+    assert section["fraction_of_ceiling"] == 0.95
+    assert section["window"]["reserve_spent_posts_per_s"] == 3.0
+    assert section["fraction_of_ceiling_from_refill"] == 0.8
+    assert section["meets_targets"] is False
+
+
 # --- the command ---------------------------------------------------------------------------
 
 
