@@ -37,6 +37,7 @@ from pydantic import ValidationError
 from streams.bench.baseline import now_ms
 from streams.bench.rig import (
     broker_for_run,
+    cpu_seconds,
     create_run_topics,
     progress,
     start_worker,
@@ -119,6 +120,22 @@ def rate_section(
     }
 
 
+def cpu_section(
+    cpu_from: float | None, cpu_to: float | None, wall_s: float, corrections: int
+) -> dict[str, float | None]:
+    """The worker's CPU use from ready to all committed: whether it was CPU-bound (a share of
+    one core near 1: the GIL keeps a worker on one core) and what a correction cost."""
+    if cpu_from is None or cpu_to is None or wall_s <= 0:
+        return {"worker_cpu_s": None, "worker_cpu_share_of_a_core": None,
+                "worker_cpu_us_per_correction": None}  # fmt: skip
+    used = cpu_to - cpu_from
+    return {
+        "worker_cpu_s": round(used, 2),
+        "worker_cpu_share_of_a_core": round(used / wall_s, 2),
+        "worker_cpu_us_per_correction": round(used / corrections * 1e6, 1),
+    }
+
+
 async def read_outputs(bootstrap: str, topic: str) -> list[OutputRecord]:
     """Every record of ``topic`` as of now, partition by partition in offset order."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
@@ -184,11 +201,14 @@ def run_agent(
     started_ms = now_ms()
     worker = start_worker(bootstrap, f"{prefix}.app", log_dir, topics, config.partitions,
                           fields, name="harvester")  # fmt: skip
+    assert worker.proc is not None
+    cpu_from, wall_from = cpu_seconds(worker.proc.pid), time.time()
     try:
         progress(f"agent: harvesting {config.corrections} corrections")
         committed = asyncio.run(
             wait_committed(bootstrap, f"{prefix}.app", topics.corrections, config.timeout_s())
         )
+        cpu_to, wall_to = cpu_seconds(worker.proc.pid), time.time()
     finally:
         exit_code = worker.stop()
     records = asyncio.run(read_outputs(bootstrap, topics.training))
@@ -199,6 +219,7 @@ def run_agent(
     committed_ms = int(committed * 1000) if committed else None
     return {
         **rate_section(config.corrections, started_ms, first_ms, done_ms, committed_ms),
+        **cpu_section(cpu_from, cpu_to, wall_to - wall_from, config.corrections),
         "training_records": len(records),
         "all_committed": committed is not None,
         "examples_wrong_or_missing": len(wrong),

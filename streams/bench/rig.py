@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
@@ -89,6 +90,23 @@ def start_worker(
         worker.stop()
         raise
     return worker
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds a live process has used (``/proc/PID/stat``); None if gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return parse_cpu_seconds(text, os.sysconf("SC_CLK_TCK"))
+
+
+def parse_cpu_seconds(stat: str, ticks_per_s: int) -> float:
+    """utime + stime of a ``/proc/PID/stat`` line, in seconds. The command name (field 2) is
+    in parentheses and may hold spaces, so fields are counted after its closing one."""
+    fields = stat[stat.rindex(")") + 2 :].split()
+    # fields[0] is field 3 (state): utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / ticks_per_s
 
 
 def pace_s(index: int, rate: float) -> float:

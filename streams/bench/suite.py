@@ -10,6 +10,7 @@ the figures are what a benchmark is for.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -68,10 +69,18 @@ def _harvester(o: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
     ), settings)  # fmt: skip
 
 
+def _llama(o: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
+    from streams.bench.llama import LlamaConfig, run_llama
+
+    config = LlamaConfig(posts=o["posts"], batch_size=o["batch_size"], model=o.get("model"))
+    return run_llama(config, settings)
+
+
 _RUNNERS: Final[Mapping[str, Callable[[Mapping[str, Any], Settings], dict[str, Any]]]] = {
     "latency": _latency,
     "memory": _memory,
     "harvester": _harvester,
+    "llama": _llama,
 }
 
 
@@ -81,11 +90,15 @@ def run_named(what: str, options: Mapping[str, Any], given: set[str], settings: 
     resolved["bootstrap"] = resolve_bootstrap(resolved.get("bootstrap"), settings)
     if isinstance(resolved.get("model"), str):
         resolved["model"] = Path(resolved["model"])
+    load_before = os.getloadavg()
     try:
         report = _RUNNERS[what](resolved, settings)
     except StreamsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    # Other processes on the machine skew every figure: say how busy it was.
+    report["host"] = {"cpus": os.cpu_count(), "load_average_1m_before": load_before[0],
+                      "load_average_1m_after": os.getloadavg()[0]}  # fmt: skip
     print(json.dumps(report, indent=2))
     return 0 if report["ok"] else 1
 
