@@ -268,16 +268,6 @@ def wait_until(what: str, done: Callable[[], bool], timeout_s: float, logs: str 
     return time.monotonic()
 
 
-# Open bug (issue 13): in 2 of about 8 runs the worker that joins during the outage is assigned
-# its partitions, seeks to committed offsets (none exist yet) and then reads nothing until the
-# next rebalance, so it never pauses. The first worker's part (dropping its held batches at
-# once) held in every run. Not strict: the test still runs and reports, and passes when the
-# joiner reads.
-@pytest.mark.xfail(
-    strict=False,
-    reason="a worker joining while no offsets are committed sometimes reads nothing until the "
-    "next rebalance (open, issue 13)",
-)
 def test_a_rebalance_during_an_outage_drops_the_held_batches_at_once(
     worker_env: dict[str, str], tmp_path: Path, run_topics: RunTopics,
     local_llm: Callable[..., LocalLLMProcess],
