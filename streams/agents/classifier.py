@@ -2,12 +2,13 @@
 
 Records are read with Faust's automatic acks off. They are gathered into micro-batches (by
 size and time) and several batches are scored at once, so they finish out of order. A scored
-record is published only once every record before it in its partition is scored too (see
-:mod:`streams.agents.ordered_acks`), records are acked once the broker has acknowledged what they
-produced, and each ack asks for a commit at once. A crash therefore never skips a record, and
-repeats little that was published: what is published is committed milliseconds later, and
-what finished ahead of a slow batch waits unpublished (redone after a crash, never
-duplicated). ``max_posts_ahead`` bounds how far reading runs ahead of the slowest batch.
+record is released only once every record before it in its partition is scored too (see
+:mod:`streams.agents.ordered_acks`). Released records are published one run at a time: a run
+is acked once the broker has acknowledged what it produced, and committed, before the next
+run goes out with everything released meanwhile. A crash therefore never skips a record, and
+repeats at most the run whose commit it interrupted; what finished ahead of a slow batch, or
+waits for the next run, is unpublished (redone after a crash, never duplicated).
+``max_posts_ahead`` bounds the records read and not yet committed, so it bounds that run too.
 """
 
 from __future__ import annotations
@@ -63,13 +64,16 @@ class ClassifierAgent:
         self.batch: list[_Pending] = []
         self.batch_started = 0.0
         self.slots = asyncio.Semaphore(settings.max_batches_in_flight)
-        #: Released runs are handed to the producer one at a time, so each partition's
-        #: records go out in offset order (asyncio's lock wakes waiters first come, first
-        #: served); each run acks only after the run before it has, so acks keep that order.
-        self.publishing = asyncio.Lock()
-        self.last_run_acked: asyncio.Future[None] | None = None
-        #: Set when records were published, so reading may go on and a commit is due.
+        #: Released records in release order (each partition's in offset order), waiting for
+        #: the next run; and the run being published and committed. One run at a time: what
+        #: a crash can publish twice is one run, not every run published while a commit was
+        #: slow (a producer flush or a busy consumer thread takes hundreds of ms on a loaded
+        #: machine, and runs went on being published meanwhile).
+        self.released: list[_Pending] = []
+        self.publishing: list[_Pending] = []
+        #: Set when records were committed, so reading may go on.
         self.room = asyncio.Event()
+        #: Set when records were released, for the next run.
         self.commit_due = asyncio.Event()
         self.tasks: set[asyncio.Task[None]] = set()
         #: Offset of the last record read per partition, for the lag gauge.
@@ -108,7 +112,7 @@ class ClassifierAgent:
         record = consumed(message, int(message.timestamp * 1000) if message.timestamp else None)
         report_jump(log, self.acks, message, "posts between were not scored")
         generation = self.generation
-        while self.acks.in_flight() >= self.settings.posts_ahead_limit:
+        while self.uncommitted() >= self.settings.posts_ahead_limit:
             self.room.clear()
             await self.room.wait()
         if generation != self.generation:
@@ -125,6 +129,10 @@ class ClassifierAgent:
         self.update_lag(message.tp)
         if len(self.batch) >= self.settings.batch_size:
             await self.dispatch()
+
+    def uncommitted(self) -> int:
+        """Records read and not yet committed: being scored, released, or being published."""
+        return self.acks.in_flight() + len(self.released) + len(self.publishing)
 
     def update_lag(self, tp: Any) -> None:
         try:
@@ -181,15 +189,15 @@ class ClassifierAgent:
                 assert pending.ticket is not None
                 released += self.acks.complete(pending.ticket)
             self._observe(report)
-            # No await between complete() and the lock: runs queue in the order released.
+            # No await between complete() and here: records queue in the order released.
             if released:
-                await self._publish_run(released)
+                self.released += released
+                self.commit_due.set()
         except FatalLLMError as exc:
             log.critical("classifier stopped: %s", exc)
             await self.app.crash(exc)
         except Exception as exc:
-            # Publishing failed. Nothing of this batch is acked: after the restart it is
-            # consumed again.
+            # Nothing of this batch is released: after the restart it is consumed again.
             log.exception("classifier batch failed; stopping so the batch is redone")
             await self.app.crash(exc)
         finally:
@@ -240,14 +248,21 @@ class ClassifierAgent:
 
     async def drain(self, timeout_s: float | None) -> None:
         """Let the batches in flight finish for up to ``timeout_s`` (None: no limit), but not
-        while the LLM is unavailable: those would wait for it."""
+        while the LLM is unavailable: those would wait for it; and let what they released be
+        published and committed, which needs no LLM."""
         loop = asyncio.get_running_loop()
         deadline = None if timeout_s is None else loop.time() + timeout_s
-        while self.tasks and (self.breaker is None or self.breaker.available):
+        while True:
+            scoring = self.tasks if self.breaker is None or self.breaker.available else set()
+            if not scoring and not self.released and not self.publishing:
+                return
             left = 0.2 if deadline is None else min(0.2, deadline - loop.time())
             if left <= 0:
                 return
-            await asyncio.wait(set(self.tasks), timeout=left)
+            if scoring:
+                await asyncio.wait(set(scoring), timeout=left)
+            else:
+                await asyncio.sleep(min(left, 0.02))
 
     async def on_shutdown(self) -> None:
         """Before Faust's last commit: finish what is in flight (the shutdown guard bounds it)."""
@@ -261,15 +276,42 @@ class ClassifierAgent:
         self.classifier.calibration = calibration
 
     async def _commit_when_due(self) -> None:
-        """Commit right after acks rather than on the next commit timer: what was published
-        but not committed is what a crash publishes twice."""
+        """Publish what was released as one run, ack it once the broker has it, commit it,
+        then take the next run: what was published but not committed is what a crash
+        publishes twice, so it is never more than one run."""
         while True:
             await self.commit_due.wait()
             self.commit_due.clear()
+            if not self.released:
+                continue
+            run = self.settings.batch_size
+            self.publishing, self.released = self.released[:run], self.released[run:]
             try:
-                await self.app.consumer.commit()
-            except Exception as exc:  # a rebalance in progress: the commit timer retries
-                log.debug("classifier: early commit failed (%s); left to the timer", exc)
+                outputs = [p.output for p in self.publishing if p.output is not None]
+                await (await self._send(outputs))
+            except Exception as exc:
+                # Nothing of this run is acked: after the restart it is consumed again.
+                log.exception("classifier: publishing failed; stopping so the posts are redone")
+                await self.app.crash(exc)
+                return
+            for pending in self.publishing:
+                pending.event.ack()
+            await self._commit_acked()
+            self.publishing = []
+            self.room.set()
+            if self.released:
+                self.commit_due.set()
+
+    async def _commit_acked(self) -> None:
+        """Commit what was acked so far. Faust's commit, asked while another commit is under
+        way, only waits for that one, which may have begun before these acks; a commit that
+        begins after them covers them, so it asks again unless the first one committed."""
+        consumer = self.app.consumer
+        try:
+            if not await consumer.commit():
+                await consumer.commit()
+        except Exception as exc:  # a rebalance in progress: the commit timer retries
+            log.debug("classifier: commit failed (%s); left to the timer", exc)
 
     def _observe(self, report: BatchReport) -> None:
         assert self.backend is not None
@@ -294,26 +336,6 @@ class ClassifierAgent:
                     metrics.CATEGORY_SCORE.labels(category).observe(score)
                 if output.latency_s is not None:
                     metrics.END_TO_END_LATENCY.observe(output.latency_s)
-
-    async def _publish_run(self, run: list[_Pending]) -> None:
-        """Publish released records, then ack them once every earlier run is acked."""
-        acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        async with self.publishing:
-            delivered = await self._send([p.output for p in run if p.output is not None])
-            before, self.last_run_acked = self.last_run_acked, acked
-        try:
-            await delivered
-            if before is not None:
-                await before
-        except BaseException as exc:
-            acked.set_exception(exc)  # the runs after this one must not ack either
-            acked.exception()  # retrieved: the app crashes on it below, once is enough
-            raise
-        for pending in run:
-            pending.event.ack()
-        acked.set_result(None)
-        self.room.set()
-        self.commit_due.set()
 
     async def _send(self, outputs: list[Outgoing]) -> asyncio.Future[list[Any]]:
         """Hand records to the producer; the returned future is done when the broker has
