@@ -23,12 +23,11 @@ from typing import Any
 import faust
 
 from streams import metrics
+from streams.agents.calibration import CalibrationFollower, follow_calibration, stop_following
 from streams.agents.consuming import catalog_topics, report_jump
 from streams.agents.ordered_acks import OrderedAcks, Ticket
 from streams.agents.rebalance import read_again
 from streams.agents.shutdown import ShutdownGuard
-from streams.calibration.map import CalibrationMap, source_key
-from streams.calibration.topic import CalibrationFollower, start_follower
 from streams.categories import CATEGORIES
 from streams.errors import FatalLLMError
 from streams.kafka.records import Consumed, Outgoing, consumed
@@ -93,10 +92,7 @@ class ClassifierAgent:
         self.backend = make_backend(self.settings)
         self.classifier = make_classifier(self.settings, self.backend)
         self.breaker = self.classifier.breaker
-        if self.settings.calibration_follow:
-            self.calibration = await start_follower(self.settings, source_key(
-                self.backend.name, self.backend.model, self.backend.prompt_version,
-            ), self._calibrate)  # fmt: skip
+        self.calibration = await follow_calibration(self.settings, self.backend, self.classifier)
         await self.scored.maybe_declare()
         await self.dlq.maybe_declare()
         self.app.add_future(self._commit_when_due())
@@ -268,12 +264,7 @@ class ClassifierAgent:
         """Before Faust's last commit: finish what is in flight (the shutdown guard bounds it)."""
         self.stopping = True
         await self.drain(None)
-        if self.calibration is not None:
-            await self.calibration.stop()
-
-    def _calibrate(self, calibration: CalibrationMap | None) -> None:
-        assert self.classifier is not None
-        self.classifier.calibration = calibration
+        await stop_following(self.calibration)
 
     async def _commit_when_due(self) -> None:
         """Publish what was released as one run, ack it once the broker has it, commit it,
