@@ -3,12 +3,12 @@
 Records are read with Faust's automatic acks off. They are gathered into micro-batches (by
 size and time) and several batches are scored at once, so they finish out of order. A scored
 record is released only once every record before it in its partition is scored too (see
-:mod:`streams.agents.ordered_acks`). Released records are published one run at a time: a run
-is acked once the broker has acknowledged what it produced, and committed, before the next
-run goes out with everything released meanwhile. A crash therefore never skips a record, and
-repeats at most the run whose commit it interrupted; what finished ahead of a slow batch, or
-waits for the next run, is unpublished (redone after a crash, never duplicated).
-``max_posts_ahead`` bounds the records read and not yet committed, so it bounds that run too.
+:mod:`streams.agents.ordered_acks`). Released records are published in runs of at most
+``batch_size``, one run at a time: a run is acked once the broker has acknowledged what it
+produced, and committed, before the next goes out. A crash therefore never skips a record, and
+repeats at most the one run whose commit it interrupted; what finished ahead of a slow batch,
+or waits for the next run, is unpublished (redone after a crash, never duplicated).
+``max_posts_ahead`` bounds the records read and not yet committed.
 """
 
 from __future__ import annotations
@@ -64,10 +64,11 @@ class ClassifierAgent:
         self.batch_started = 0.0
         self.slots = asyncio.Semaphore(settings.max_batches_in_flight)
         #: Released records in release order (each partition's in offset order), waiting for
-        #: the next run; and the run being published and committed. One run at a time: what
-        #: a crash can publish twice is one run, not every run published while a commit was
-        #: slow (a producer flush or a busy consumer thread takes hundreds of ms on a loaded
-        #: machine, and runs went on being published meanwhile).
+        #: a run; and the run being published and committed. One run of at most batch_size at
+        #: a time: what a crash can publish twice is that run, not every run published while
+        #: a commit was slow (a producer flush or a busy consumer thread takes hundreds of ms
+        #: on a loaded machine), nor the hundreds of posts a slow batch held back and
+        #: released at once.
         self.released: list[_Pending] = []
         self.publishing: list[_Pending] = []
         #: Set when records were committed, so reading may go on.
@@ -267,9 +268,9 @@ class ClassifierAgent:
         await stop_following(self.calibration)
 
     async def _commit_when_due(self) -> None:
-        """Publish what was released as one run, ack it once the broker has it, commit it,
-        then take the next run: what was published but not committed is what a crash
-        publishes twice, so it is never more than one run."""
+        """Publish the oldest released records as one run of at most batch_size, ack it once
+        the broker has it, commit it, then take the next run: what was published but not
+        committed is what a crash publishes twice, so it is never more than one run."""
         while True:
             await self.commit_due.wait()
             self.commit_due.clear()
