@@ -65,10 +65,8 @@ class ClassifierAgent:
         self.slots = asyncio.Semaphore(settings.max_batches_in_flight)
         #: Released records in release order (each partition's in offset order), waiting for
         #: a run; and the run being published and committed. One run of at most batch_size at
-        #: a time: what a crash can publish twice is that run, not every run published while
-        #: a commit was slow (a producer flush or a busy consumer thread takes hundreds of ms
-        #: on a loaded machine), nor the hundreds of posts a slow batch held back and
-        #: released at once.
+        #: a time: what a crash can publish twice is that run, not all runs published while a
+        #: commit was slow (hundreds of ms on a loaded machine), nor all a slow batch held back.
         self.released: list[_Pending] = []
         self.publishing: list[_Pending] = []
         #: Set when records were committed, so reading may go on.
