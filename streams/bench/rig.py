@@ -19,6 +19,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 from streams.bench.baseline import delete_topics_under, now_ms
 from streams.errors import StreamsError
@@ -167,7 +168,12 @@ async def wait_committed(bootstrap: str, group: str, topic: str, timeout_s: floa
         ends = await consumer.end_offsets(tps)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            offsets = await admin.list_consumer_group_offsets(group, partitions=tps)
+            try:
+                offsets = await admin.list_consumer_group_offsets(group, partitions=tps)
+            except GroupCoordinatorNotAvailableError:
+                # A broker started moments ago has no offsets topic yet: ask again.
+                await asyncio.sleep(0.25)
+                continue
             if tps and all(offsets.get(tp) and offsets[tp].offset >= ends[tp] for tp in tps):
                 return time.time()
             await asyncio.sleep(0.25)
