@@ -21,7 +21,7 @@ from streams.actions.ledger import Ledger
 from streams.actions.switch import StopSwitch, switch_record
 from streams.errors import BrokerError
 from streams.kafka.admin import describe_topic
-from streams.kafka.client import client_options
+from streams.kafka.client import client_options, start_producer
 from streams.models.actions import SWITCH_KEY, ActionRecord, ActionSwitch
 from streams.settings import Settings
 
@@ -157,22 +157,6 @@ async def _partitions(settings: Settings, topic: str) -> range:
     if described is None:
         raise BrokerError(f"topic {topic} does not exist: run `streams topics create`")
     return range(described[0])
-
-
-async def start_producer(settings: Settings) -> AIOKafkaProducer:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all",
-        enable_idempotence=True, **client_options(settings),
-    )  # fmt: skip
-    try:
-        await producer.start()
-    except Exception as exc:
-        await producer.stop()
-        raise BrokerError(
-            f"cannot reach Kafka at {settings.kafka_bootstrap_servers} ({exc}); check "
-            "STREAMS_KAFKA_BOOTSTRAP_SERVERS and `streams kafka status`"
-        ) from exc
-    return producer
 
 
 async def publish(producer: AIOKafkaProducer, topic: str, key: bytes, value: bytes) -> Any:

@@ -27,11 +27,11 @@ from streams.actions.delivery import Sink
 from streams.actions.ledger import Ledger
 from streams.actions.mastodon import MastodonReports
 from streams.actions.switch import StopSwitch, switch_record
-from streams.actions.topics import ActionLog, publish, start_producer
+from streams.actions.topics import ActionLog, publish
 from streams.actions.webhook import WebhookActions
 from streams.agents.action_claims import ClaimedActions, Halted
 from streams.agents.shutdown import ShutdownGuard
-from streams.kafka.client import client_options
+from streams.kafka.client import client_options, start_producer
 from streams.models.actions import SWITCH_KEY, ActionRecord, ActionSwitch
 from streams.settings import Settings
 

@@ -14,14 +14,14 @@ import logging
 from collections.abc import Callable
 from typing import Final
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
 from streams import metrics
 from streams.calibration.map import CalibrationMap
 from streams.errors import BrokerError
 from streams.kafka.admin import describe_topic
-from streams.kafka.client import client_options
+from streams.kafka.client import client_options, start_producer
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -37,18 +37,7 @@ async def publish_map(settings: Settings, calibration: CalibrationMap) -> tuple[
     """Publish ``calibration`` under its ``source``; (partition, offset) once acknowledged."""
     if not calibration.source:
         raise ValueError("a calibration map needs its source (backend/model/prompt version)")
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all",
-        enable_idempotence=True, **client_options(settings),
-    )  # fmt: skip
-    try:
-        await producer.start()
-    except Exception as exc:
-        await producer.stop()
-        raise BrokerError(
-            f"cannot reach Kafka at {settings.kafka_bootstrap_servers} ({exc}); check "
-            "STREAMS_KAFKA_BOOTSTRAP_SERVERS and `streams kafka status`"
-        ) from exc
+    producer = await start_producer(settings)
     try:
         sent = await producer.send_and_wait(
             settings.topic_calibration, key=calibration.source.encode(),

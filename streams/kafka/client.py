@@ -12,6 +12,7 @@ import ssl
 from typing import Any
 
 import faust
+from aiokafka import AIOKafkaProducer
 from aiokafka.conn import create_conn
 
 from streams.errors import BrokerError, ConfigurationError
@@ -49,6 +50,24 @@ def client_options(settings: Settings) -> dict[str, Any]:
         "sasl_plain_password": password,
         "ssl_context": ssl_context(settings),
     }
+
+
+async def start_producer(settings: Settings) -> AIOKafkaProducer:
+    """A started producer that waits for every in-sync replica and writes each record once
+    (acks=all, idempotent); BrokerError naming the setting to check when Kafka is not there."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all",
+        enable_idempotence=True, **client_options(settings),
+    )  # fmt: skip
+    try:
+        await producer.start()
+    except Exception as exc:
+        await producer.stop()
+        raise BrokerError(
+            f"cannot reach Kafka at {settings.kafka_bootstrap_servers} ({exc}); check "
+            "STREAMS_KAFKA_BOOTSTRAP_SERVERS and `streams kafka status`"
+        ) from exc
+    return producer
 
 
 def faust_credentials(settings: Settings) -> faust.SASLCredentials | None:
