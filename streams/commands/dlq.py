@@ -11,19 +11,11 @@ import click
 import faust
 from faust.cli import argument, option
 
+from streams.commands.options import time_bound
 from streams.errors import StreamsError
-from streams.harvest.timefilter import SINCE_HELP, UNTIL_HELP, parse_time_bound
+from streams.harvest.timefilter import SINCE_HELP, UNTIL_HELP
 from streams.models.dead_letter import Stage
 from streams.settings import Settings
-
-
-def _bound(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_time_bound(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
 def register(app: faust.App, settings: Settings) -> None:
@@ -36,10 +28,10 @@ def register(app: faust.App, settings: Settings) -> None:
                help="Replay only dead letters of this stage (repeatable). Default: score, "
                "harvest and produce; parse failures only when named, since the same bytes "
                "fail the same way unless the parser changed."),
-        option("--since", default=None, callback=_bound,
+        option("--since", default=None, callback=time_bound,
                help="Time of a dead letter = when it was written (its record timestamp); "
                + SINCE_HELP),
-        option("--until", default=None, callback=_bound, help=UNTIL_HELP),
+        option("--until", default=None, callback=time_bound, help=UNTIL_HELP),
         option("--dry-run", is_flag=True,
                help="Count what would be replayed; publish and mark nothing."),
         option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object."),

@@ -12,26 +12,18 @@ import click
 import faust
 from faust.cli import argument, option
 
+from streams.commands.options import time_bound
 from streams.errors import StreamsError
-from streams.harvest.timefilter import SINCE_HELP, UNTIL_HELP, parse_time_bound
+from streams.harvest.timefilter import SINCE_HELP, UNTIL_HELP
 from streams.settings import Settings
-
-
-def _bound(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_time_bound(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
 def register(app: faust.App, settings: Settings) -> None:
     @app.command(
         argument("action", type=click.Choice(["export", "erase"])),
         argument("status_ids", nargs=-1),
-        option("--since", default=None, callback=_bound, help=SINCE_HELP),
-        option("--until", default=None, callback=_bound, help=UNTIL_HELP),
+        option("--since", default=None, callback=time_bound, help=SINCE_HELP),
+        option("--until", default=None, callback=time_bound, help=UNTIL_HELP),
         option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
                help="export: file to write (JSON Lines); replaced atomically."),
         option("--wait", "wait_s", type=float, default=60.0, show_default=True,
