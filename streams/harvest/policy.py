@@ -97,6 +97,7 @@ def merge_correction(
     *,
     limit: int = MAX_CORRECTIONS,
     max_bytes: int = MAX_CORRECTIONS_BYTES,
+    sizes: Mapping[str, int] | None = None,
 ) -> list[Correction]:
     """Add ``new`` to a post's corrections: deduplicated, oldest first, at most ``limit`` of
     them and at most ``max_bytes`` of JSON (as :func:`stored_size` counts it).
@@ -105,6 +106,8 @@ def merge_correction(
     admin overrides, older before newer), so the deciding correction is always kept. Keeping the
     top of a total order gives the same list whatever the arrival order. The cost: a dropped
     report no longer shows in provenance nor counts towards ``contested``.
+    ``sizes`` may give the :func:`stored_size` of ``existing`` by correction id, so that a
+    post's kept corrections are not measured again on every merge.
     Raises ValueError when the deciding correction alone is over ``max_bytes``.
     """
     if limit < 1:
@@ -116,21 +119,27 @@ def merge_correction(
             f"but the list holds status {', '.join(sorted(mismatched))}"
         )
     merged = dedupe_corrections([*existing, new])
-    sizes = {c.correction_id: stored_size(c.model_dump(mode="json")) for c in merged}
-    if len(merged) <= limit and sum(sizes.values()) + len(merged) + 1 <= max_bytes:
+    known = sizes or {}
+    measured = {
+        c.correction_id: known[c.correction_id]
+        if c is not new and c.correction_id in known
+        else stored_size(c.model_dump(mode="json"))
+        for c in merged
+    }
+    if len(merged) <= limit and sum(measured.values()) + len(merged) + 1 <= max_bytes:
         return merged
     keep: set[str] = set()
     used = 1  # the list's brackets; each element adds its size and a comma
     for correction in sorted(merged, key=_rank, reverse=True)[:limit]:
-        if used + sizes[correction.correction_id] + 1 > max_bytes:
+        if used + measured[correction.correction_id] + 1 > max_bytes:
             if not keep:
                 raise ValueError(
                     f"correction {correction.correction_id} alone takes "
-                    f"{sizes[correction.correction_id]} bytes, over the {max_bytes} allowed"
+                    f"{measured[correction.correction_id]} bytes, over the {max_bytes} allowed"
                 )
             break
         keep.add(correction.correction_id)
-        used += sizes[correction.correction_id] + 1
+        used += measured[correction.correction_id] + 1
     return [c for c in merged if c.correction_id in keep]
 
 
