@@ -63,11 +63,19 @@ class Erasure:
 
 @dataclass
 class _Kept:
-    """A post's corrections, each with its size as :func:`stored_size` counts it."""
+    """A post's corrections, each with its JSON form (ASCII, so its length is its size as
+    :func:`stored_size` counts it)."""
 
     corrections: list[Correction]
-    sizes: dict[str, int]
+    encoded: dict[str, bytes]
     partition: int
+
+    def sizes(self) -> dict[str, int]:
+        return {k: len(v) for k, v in self.encoded.items()}
+
+
+def _encode(correction: Correction) -> bytes:
+    return correction.model_dump_json(ensure_ascii=True).encode()
 
 
 def _key(status_id: str) -> bytes:
@@ -126,17 +134,17 @@ class HarvestStore:
         """
         status_id = correction.status_id
         kept = self._corrections.get(status_id)
+        new = _encode(correction)
         merged = merge_correction(
-            kept.corrections if kept else [], correction, sizes=kept.sizes if kept else None
-        )
-        sizes = dict(kept.sizes) if kept else {}
-        for c in merged:
-            if c is correction or c.correction_id not in sizes:
-                sizes[c.correction_id] = stored_size(c.model_dump(mode="json"))
-        ids = {c.correction_id for c in merged}
-        sizes = {k: v for k, v in sizes.items() if k in ids}
-        self._corrections[status_id] = _Kept(merged, sizes, partition)
-        value = b"[" + b",".join(c.model_dump_json().encode() for c in merged) + b"]"
+            kept.corrections if kept else [], correction,
+            sizes=kept.sizes() if kept else None, new_size=len(new),
+        )  # fmt: skip
+        before = kept.encoded if kept else {}
+        encoded = {
+            c.correction_id: new if c is correction else before[c.correction_id] for c in merged
+        }
+        self._corrections[status_id] = _Kept(merged, encoded, partition)
+        value = b"[" + b",".join(encoded.values()) + b"]"
         self.writes.append(ChangelogWrite(CORRECTIONS, partition, _key(status_id), value))
         return merged
 
@@ -186,10 +194,8 @@ class HarvestStore:
                 self._corrections.pop(status_id, None)
             else:
                 corrections = [Correction.model_validate(c) for c in json.loads(value)]
-                sizes = {
-                    c.correction_id: stored_size(c.model_dump(mode="json")) for c in corrections
-                }
-                self._corrections[status_id] = _Kept(corrections, sizes, partition)
+                encoded = {c.correction_id: _encode(c) for c in corrections}
+                self._corrections[status_id] = _Kept(corrections, encoded, partition)
         elif table == ERASED:
             if value is None:
                 self.erased.pop(status_id, None)
