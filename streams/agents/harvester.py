@@ -92,6 +92,8 @@ class HarvesterAgent:
         self.outbox: Outbox = None  # type: ignore[assignment]
         self.acks: OrderedAcks[int] = OrderedAcks()
         self.waiting: dict[str, list[_Waiting]] = {}
+        #: Posts whose example is due at the next flush, with the corrections it completes.
+        self.changed: dict[str, list[_Waiting]] = {}
         #: Tickets whose outputs are in the outbox and the sink, until the next flush.
         self.done: list[Ticket] = []
         #: Raw partitions read since the last commit, with the next offset to read.
@@ -140,10 +142,20 @@ class HarvesterAgent:
         except ValueError as exc:
             self._dead_letter(record, ticket, "correction_too_large", str(exc))
             return
-        if not self._publish_example(correction.status_id, [ticket]):
-            self.waiting.setdefault(correction.status_id, []).append(
-                _Waiting(record, ticket, time.monotonic())
-            )
+        self.changed.setdefault(correction.status_id, []).append(
+            _Waiting(record, ticket, time.monotonic())
+        )
+
+    def publish_changed(self) -> None:
+        """Publish one example per post whose corrections or text changed in this batch.
+
+        A report storm on one post makes one example per batch, not one per report, each a
+        superset of the last; the compacted topic would keep only the latest anyway.
+        """
+        changed, self.changed = self.changed, {}
+        for status_id, entries in changed.items():
+            if not self._publish_example(status_id, [e.ticket for e in entries]):
+                self.waiting.setdefault(status_id, []).extend(entries)
 
     def _publish_example(self, status_id: str, tickets: list[Ticket]) -> bool:
         """Publish the post's current example; False when its text is not known yet."""
@@ -186,7 +198,7 @@ class HarvesterAgent:
             return
         waiting = self.waiting.pop(parsed.status_id, None)
         if waiting:
-            self._publish_example(parsed.status_id, [w.ticket for w in waiting])
+            self.changed.setdefault(parsed.status_id, []).extend(waiting)
 
     def _keeps_text_of(self, parsed: StatusToScore) -> bool:
         if not parsed.text.strip():
@@ -205,7 +217,7 @@ class HarvesterAgent:
         """Remove every trace of the post from state; the files and the training topic follow
         at the next flush."""
         erasure = self.store.erase(status_id, partition)
-        for waiting in self.waiting.pop(status_id, []):
+        for waiting in [*self.waiting.pop(status_id, []), *self.changed.pop(status_id, [])]:
             metrics.HARVEST_IGNORED.labels("erased_post").inc()
             self.done.append(waiting.ticket)
         self.erasing[status_id] = self.erasing.get(status_id, False) or erasure.had_corrections
@@ -250,6 +262,7 @@ class HarvesterAgent:
         """Purge erased posts' lines, send the outputs, fsync the JSONL lines, then commit
         the offsets whose records are all done; the records sent."""
         assert self.sink is not None
+        self.publish_changed()
         erasing, self.erasing = self.erasing, {}
         purged: dict[Any, int] = {}
         if erasing:
