@@ -112,9 +112,9 @@ class Settings(BaseSettings):
     max_posts_ahead: int = Field(
         0,
         ge=0,
-        description="Most posts read but not yet published per worker: scored posts wait "
-        "for the earlier posts of their partition, and a crash redoes at most these. "
-        "0: twice batch_size x (max_batches_in_flight + 1).",
+        description="Most posts read but not yet committed per worker: scored posts wait "
+        "for the earlier posts of their partition. A crash redoes at most one run of "
+        "batch_size of them. 0: twice batch_size x (max_batches_in_flight + 1).",
     )
     max_attempts: int = Field(
         3, ge=1, description="Tries per post before it goes to the dead-letter topic."
