@@ -63,11 +63,14 @@ DEFINITIONS: Final[dict[Category, str]] = {
 }
 
 
+_BY_VALUE: Final[dict[str, Category]] = {c.value: c for c in Category}
+
+
 def parse_category(name: str) -> Category:
     """Return the category named ``name``, or raise ValueError listing the valid names."""
     try:
-        return Category(name.strip().lower())
-    except ValueError:
+        return _BY_VALUE[name.strip().lower()]
+    except KeyError:
         raise ValueError(
             f"unknown category {name!r}: expected one of {', '.join(CATEGORIES)}"
         ) from None
