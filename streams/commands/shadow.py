@@ -14,6 +14,7 @@ import click
 import faust
 from faust.cli import option
 
+from streams.commands.options import time_bound
 from streams.settings import Settings
 
 CANDIDATE_HELP = (
@@ -24,17 +25,6 @@ CANDIDATE_HELP = (
 )
 
 
-def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    from streams.harvest.timefilter import parse_time_bound
-
-    if value is None:
-        return None
-    try:
-        return parse_time_bound(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
 def register(app: faust.App, settings: Settings) -> None:
     @app.command(
         option("--candidate", required=True, metavar="NAME[,FIELD=VALUE...]",
@@ -43,7 +33,7 @@ def register(app: faust.App, settings: Settings) -> None:
                default=None,
                help="A calibration map (JSON) applied to the candidate's scores before its "
                "threshold, as a worker applies one."),
-        option("--since", default=None, callback=_since,
+        option("--since", default=None, callback=time_bound,
                help="Replay the raw records produced at or after this time: YYYY-MM-DD "
                "(midnight UTC) or ISO 8601 such as 2026-03-01T12:00:00Z. Default: from the "
                "beginning of the retained topic."),
