@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from streams.categories import CATEGORIES, Category, parse_category
+from streams.categories import CATEGORIES, MEMBERS, Category, parse_category
 from streams.models.base import Record
 
 #: Longer texts are rejected: a post's corrections are kept together in one table record.
@@ -26,11 +26,6 @@ FeedbackType = Literal["false_positive", "false_negative", "other"]
 Source = Literal["admin_override", "user_report", "appeal"]
 
 
-#: The categories in canonical order, as members: looking each up again costs more than the
-#: rest of a label vector (the harvester builds one per correction).
-_MEMBERS: Final[tuple[Category, ...]] = tuple(Category)
-
-
 def _parse_names(value: Any) -> Any:
     # Producers write "Toxic" or " hate_speech"; parse_category normalises and names the valid
     # set in its error. Anything that is not a list is left for pydantic to reject.
@@ -42,7 +37,7 @@ def _parse_names(value: Any) -> Any:
 def _canonical(value: list[Category]) -> list[Category]:
     # One order and no duplicates, so equal sets compare and serialise equal.
     present = set(value)
-    return [c for c in _MEMBERS if c in present]
+    return [c for c in MEMBERS if c in present]
 
 
 CategoryList = Annotated[list[Category], BeforeValidator(_parse_names), AfterValidator(_canonical)]
@@ -148,7 +143,7 @@ def _require_all_categories(value: dict[Category, int]) -> dict[Category, int]:
     missing = [c for c in CATEGORIES if c not in value]
     if missing:
         raise ValueError(f"labels lack categories: {', '.join(missing)}")
-    return {c: value[c] for c in _MEMBERS}
+    return {c: value[c] for c in MEMBERS}
 
 
 Labels = Annotated[dict[Category, Literal[0, 1]], AfterValidator(_require_all_categories)]
@@ -157,7 +152,7 @@ Labels = Annotated[dict[Category, Literal[0, 1]], AfterValidator(_require_all_ca
 def label_vector(expected: Iterable[str]) -> dict[Category, Literal[0, 1]]:
     """1 for each category in ``expected``, 0 for every other one, in canonical order."""
     present = set(expected)
-    return {c: 1 if c in present else 0 for c in _MEMBERS}
+    return {c: 1 if c in present else 0 for c in MEMBERS}
 
 
 class TrainingExample(Record):
