@@ -10,7 +10,7 @@ from __future__ import annotations
 import faust
 
 from streams import __version__, metrics
-from streams.agents import actions, classifier, flow_control, harvester, log_policy, mirror
+from streams.agents import actions, classifier, flow_control, harvest_run, log_policy, mirror
 from streams.agents.app_options import faust_options
 from streams.agents.shutdown import ShutdownGuard
 from streams.scoring.factory import backend_identity
@@ -31,7 +31,7 @@ def create_app(settings: Settings) -> faust.App:
     guard = ShutdownGuard(app, settings.shutdown_timeout_s)
     mirror.register(app, settings)
     classifier.register(app, settings, guard)
-    harvest = harvester.register(app, settings, guard)
+    harvest = harvest_run.register(app, settings, guard)
     if harvest is not None:
         feedback.register(app, harvest, settings)
     webhooks.register(app, settings)

@@ -1,18 +1,24 @@
 """The harvester: moderators' corrections in, one current training example per post out.
 
-Two agents share one partition's state (the corrections and raw topics are co-partitioned by
-status id, see :mod:`streams.agents.harvest_tables`): ``post_texts`` keeps a bounded table of
-post texts and erases deleted posts, ``harvest`` merges each correction into the post's
-corrections and publishes the example the policy derives. A correction is acked only when
-its example is on the training topic and in an fsynced JSONL line, or it is dead-lettered;
-acks go out in offset order. A correction without text waits, unacked, for its post's text,
-and is dead-lettered after ``text_wait_s``.
+It reads the raw and corrections topics (co-partitioned by status id) with its own aiokafka
+consumer in group ``<app id>-harvester``, a batch of records at a time: the raw records keep a
+bounded table of post texts and erase deleted posts, each correction is merged into its post's
+corrections and the example the policy derives is published. A batch's outputs (training
+examples, dead letters, the tables' changelog records) go out as whole record batches, its
+JSONL lines are fsynced, and only then are its input offsets committed. A correction without
+text waits for its post's text, holding its partition's commit back, and is dead-lettered
+after ``text_wait_s``.
+
+Faust's per-record machinery (one event, one ack, one changelog send and one produce per
+table change) made the harvester an order of magnitude slower than a plain consume-produce
+loop; reading and writing batches directly keeps it close to one.
 
 Erasure: when a post is deleted (a raw tombstone or an id-only record, as ``streams harvest
 erase`` also publishes), its text and corrections are removed with tombstones, the post is
-remembered as erased, its training example gets a tombstone and its JSONL lines are purged.
-Corrections and boosts of an erased post arriving later are acknowledged and counted, never
-kept, and never dead-lettered either: a dead letter would copy their text.
+remembered as erased, its JSONL lines are purged and its training example gets a tombstone,
+last, as the receipt of the erasure. Corrections and boosts of an erased post arriving later
+are acknowledged and counted, never kept, and never dead-lettered either: a dead letter would
+copy their text.
 """
 
 from __future__ import annotations
@@ -21,22 +27,21 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import faust
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
 from streams import metrics
-from streams.agents.consuming import catalog_topics, report_jump
-from streams.agents.harvest_tables import HarvestTables, TextTooLarge
+from streams.agents.harvest_io import Outbox, restore
 from streams.agents.ordered_acks import OrderedAcks, Ticket
-from streams.agents.shutdown import ShutdownGuard
 from streams.harvest.jsonl_sink import DailyJsonlSink
-from streams.harvest.policy import build_training_example, merge_correction
-from streams.kafka.records import dead_letter
+from streams.harvest.policy import build_training_example
+from streams.harvest.store import HarvestStore, TextTooLarge
+from streams.kafka.partitioning import partition_for_key
+from streams.kafka.records import Outgoing, dead_letter
 from streams.models.corrections import Correction
 from streams.models.status import RawRecordError, StatusDeleted, StatusToScore, parse_raw_record
 from streams.settings import Settings
@@ -46,7 +51,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class _Waiting:
-    event: faust.EventT[Any]
+    record: ConsumerRecord[bytes, bytes]
     ticket: Ticket
     since: float
 
@@ -74,27 +79,33 @@ class FeedbackCounts:
 
 
 class HarvesterAgent:
-    def __init__(self, app: faust.App, settings: Settings) -> None:
-        self.app = app
+    """What the harvester does with each record; :mod:`streams.agents.harvest_run` feeds it."""
+
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        topics = catalog_topics(app, settings)
-        self.raw, self.dlq = topics["raw"], topics["dlq"]
-        self.corrections_topic, self.training = topics["corrections"], topics["training"]
-        self.tables = HarvestTables(
-            app, self.raw.partitions or settings.topic_partitions, settings.text_cache_size
-        )
-        self.acks: OrderedAcks[faust.EventT[Any]] = OrderedAcks()
+        self.partitions = settings.topic_partitions
+        #: Partitions of each output topic, as the broker has them (see harvest_run).
+        self.output_partitions: dict[str, int] = {}
+        self.corrections_topic_name = settings.topic_corrections
+        self.store = HarvestStore(self.partitions, settings.text_cache_size)
+        #: Set by :meth:`open`, with the producer it sends through.
+        self.outbox: Outbox = None  # type: ignore[assignment]
+        self.acks: OrderedAcks[int] = OrderedAcks()
         self.waiting: dict[str, list[_Waiting]] = {}
-        #: Examples published and buffered in the sink, with the tickets they complete.
-        self.unflushed: list[tuple[Ticket, Awaitable[Any] | None]] = []
+        #: Posts whose example is due at the next flush, with the corrections it completes.
+        self.changed: dict[str, list[_Waiting]] = {}
+        #: Tickets whose outputs are in the outbox and the sink, until the next flush.
+        self.done: list[Ticket] = []
+        #: Raw partitions read since the last commit, with the next offset to read.
+        self.raw_read: dict[TopicPartition, int] = {}
+        #: Posts erased since the last flush: their lines leave the JSONL files before it.
+        self.erasing: dict[str, bool] = {}
         self.sink: DailyJsonlSink | None = None
-        self.lock = asyncio.Lock()
         self.counts = FeedbackCounts()
 
-    async def start(self) -> None:
+    def open(self, producer: AIOKafkaProducer) -> None:
+        self.outbox = Outbox(producer)
         if self.sink is None:
-            await self.training.maybe_declare()
-            await self.dlq.maybe_declare()
             self.sink = DailyJsonlSink(self.settings.harvest_directory)
             if self.sink.repaired_bytes:
                 log.warning(
@@ -102,84 +113,97 @@ class HarvesterAgent:
                     self.sink.repaired_bytes,
                 )
 
+    def _of_training(self) -> int:
+        return self.output_partitions.get(self.settings.topic_training, self.partitions)
+
     # --- corrections -------------------------------------------------------------------
-    async def on_correction(self, event: faust.EventT[Any]) -> None:
-        message = event.message
-        report_jump(log, self.acks, message, "corrections between were not harvested")
-        ticket = self.acks.track(message.tp, message.offset, event)
+    def on_correction(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        tp = TopicPartition(record.topic, record.partition)
+        hole = self.acks.hole_before(tp, record.offset)
+        if hole is not None:
+            log.warning(
+                "%s[%d] jumped from offset %d to %d (transaction markers take offsets)",
+                record.topic, record.partition, hole, record.offset,
+            )  # fmt: skip
+        ticket = self.acks.track(tp, record.offset, record.offset)
         try:
-            correction = Correction.model_validate_json(message.value or b"")
+            correction = Correction.model_validate_json(record.value or b"")
         except ValidationError as exc:
-            await self._dead_letter(event, ticket, "invalid_correction", _first_error(exc))
+            self._dead_letter(record, ticket, "invalid_correction", _first_error(exc))
             return
         metrics.CORRECTIONS.labels(correction.source, correction.feedback_type).inc()
         self.counts.add(correction)
-        if self.tables.is_erased(correction.status_id):
+        if self.store.is_erased(correction.status_id):
             metrics.HARVEST_IGNORED.labels("erased_post").inc()
-            self.unflushed.append((ticket, None))
+            self.done.append(ticket)
             return
         try:
-            merged = merge_correction(self.tables.corrections_of(correction.status_id), correction)
+            self.store.merge(correction, record.partition)
         except ValueError as exc:
-            await self._dead_letter(event, ticket, "correction_too_large", str(exc))
+            self._dead_letter(record, ticket, "correction_too_large", str(exc))
             return
-        self.tables.put_corrections(correction.status_id, merged)
-        if not await self._publish_example(correction.status_id, merged, [ticket]):
-            self.waiting.setdefault(correction.status_id, []).append(
-                _Waiting(event, ticket, time.monotonic())
-            )
+        self.changed.setdefault(correction.status_id, []).append(
+            _Waiting(record, ticket, time.monotonic())
+        )
 
-    async def _publish_example(
-        self, status_id: str, corrections: list[Correction], tickets: list[Ticket]
-    ) -> bool:
+    def publish_changed(self) -> None:
+        """Publish one example per post whose corrections or text changed in this batch.
+
+        A report storm on one post makes one example per batch, not one per report, each a
+        superset of the last; the compacted topic would keep only the latest anyway.
+        """
+        changed, self.changed = self.changed, {}
+        for status_id, entries in changed.items():
+            if not self._publish_example(status_id, [e.ticket for e in entries]):
+                self.waiting.setdefault(status_id, []).extend(entries)
+
+    def _publish_example(self, status_id: str, tickets: list[Ticket]) -> bool:
         """Publish the post's current example; False when its text is not known yet."""
-        text, language = self.tables.text_of(status_id)
+        text, language = self.store.text_of(status_id)
+        corrections = self.store.corrections_of(status_id)
         example = build_training_example(
             status_id, corrections, text, language, harvested_at=datetime.now(UTC)
         )
         if example is None:
             return False
         assert self.sink is not None
-        future = await self.app.producer.send(
-            self.training.get_topic_name(), status_id.encode(), example.to_bytes(), None, None, None
-        )
-        self.sink.add(example, key=status_id)
+        value = example.to_bytes()
+        key = status_id.encode()
+        self.outbox.add_keyed(self.settings.topic_training, self._of_training(), key, value)
+        self.sink.add_line(value, key=status_id)
         metrics.TRAINING_EXAMPLES.labels("published").inc()
-        self.unflushed.append((tickets[0], future))
-        self.unflushed.extend((t, None) for t in tickets[1:])
+        self.done.extend(tickets)
         return True
 
     # --- post texts and deletions -------------------------------------------------------
-    async def on_raw(self, event: faust.EventT[Any]) -> None:
-        message = event.message
+    def on_raw(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        tp = TopicPartition(record.topic, record.partition)
+        self.raw_read[tp] = record.offset + 1
         try:
-            parsed = parse_raw_record(message.key, message.value)
+            parsed = parse_raw_record(record.key, record.value)
         except RawRecordError:
             return  # the classifier dead-letters bad raw records; nothing to keep here
         if isinstance(parsed, StatusDeleted):
-            await self.erase(parsed.status_id, message.partition)
+            self.erase(parsed.status_id, record.partition)
             return
         if not self._keeps_text_of(parsed):
             return
         try:
-            self.tables.put_text(parsed.status_id, parsed.text, parsed.language, message.partition)
+            self.store.put_text(parsed.status_id, parsed.text, parsed.language, record.partition)
         except TextTooLarge as exc:
-            output = dead_letter(message, "harvest", "text_too_large", "HarvestError", str(exc))
-            await (await self.app.producer.send(
-                self.dlq.get_topic_name(), output.key, output.value, None, None,
-                list(output.headers),
-            ))  # fmt: skip
+            self._send_dead_letter(
+                record, dead_letter(record, "harvest", "text_too_large", "HarvestError", str(exc))
+            )
             metrics.DEAD_LETTERS.labels("harvest", "text_too_large").inc()
             return
         waiting = self.waiting.pop(parsed.status_id, None)
         if waiting:
-            corrections = self.tables.corrections_of(parsed.status_id)
-            await self._publish_example(parsed.status_id, corrections, [w.ticket for w in waiting])
+            self.changed.setdefault(parsed.status_id, []).extend(waiting)
 
     def _keeps_text_of(self, parsed: StatusToScore) -> bool:
         if not parsed.text.strip():
             return False
-        if self.tables.is_erased(parsed.status_id):
+        if self.store.is_erased(parsed.status_id):
             metrics.HARVEST_IGNORED.labels("erased_post").inc()
             return False
         # A boost carries the boosted post's text under its own key: the boosted post's own
@@ -189,61 +213,100 @@ class HarvesterAgent:
             return False
         return True
 
-    async def erase(self, status_id: str, partition: int) -> None:
-        """Remove every trace of the post from state, the training topic and the JSONL files."""
-        erasure = self.tables.erase(status_id, partition)
-        for waiting in self.waiting.pop(status_id, []):
+    def erase(self, status_id: str, partition: int) -> None:
+        """Remove every trace of the post from state; the files and the training topic follow
+        at the next flush."""
+        erasure = self.store.erase(status_id, partition)
+        for waiting in [*self.waiting.pop(status_id, []), *self.changed.pop(status_id, [])]:
             metrics.HARVEST_IGNORED.labels("erased_post").inc()
-            self.unflushed.append((waiting.ticket, None))
-        async with self.lock:
-            assert self.sink is not None
-            self.sink.discard({status_id})
-            purged = await asyncio.to_thread(self.sink.purge, "status_id", {status_id})
-        # A tombstone even when no example is known here: one may exist from before a restore.
-        # It goes last: `streams harvest erase` takes it as the receipt of a finished erasure.
-        future = await self.app.producer.send(
-            self.training.get_topic_name(), status_id.encode(), None, None, None, None
-        )
-        await future
-        if erasure.had_corrections or purged:
-            metrics.TRAINING_EXAMPLES.labels("erased").inc()
+            self.done.append(waiting.ticket)
+        self.erasing[status_id] = self.erasing.get(status_id, False) or erasure.had_corrections
+        if erasure.had_text or erasure.had_corrections:
             log.info(
-                "erased post %s: text %s, corrections %s, %d JSONL lines in %d files",
-                status_id, "removed" if erasure.had_text else "none",
+                "erasing post %s: text %s, corrections %s", status_id,
+                "removed" if erasure.had_text else "none",
                 "removed" if erasure.had_corrections else "none",
-                sum(purged.values()), len(purged),
             )  # fmt: skip
 
-    # --- dead letters, expiry, flushing -------------------------------------------------
-    async def _dead_letter(
-        self, event: faust.EventT[Any], ticket: Ticket, reason: str, message: str
+    # --- dead letters and expiry ----------------------------------------------------------
+    def _dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], ticket: Ticket, reason: str, message: str
     ) -> None:
-        msg = event.message
-        output = dead_letter(msg, "harvest", reason, "HarvestError", message)
-        future = await self.app.producer.send(
-            self.dlq.get_topic_name(), output.key, output.value, None, None, list(output.headers)
+        self._send_dead_letter(
+            record, dead_letter(record, "harvest", reason, "HarvestError", message)
         )
         metrics.DEAD_LETTERS.labels("harvest", reason).inc()
-        self.unflushed.append((ticket, future))
+        self.done.append(ticket)
 
-    async def expire_waiting(self) -> None:
+    def _send_dead_letter(self, record: ConsumerRecord[bytes, bytes], output: Outgoing) -> None:
+        partitions = self.output_partitions.get(self.settings.topic_dlq, self.partitions)
+        partition = (
+            partition_for_key(output.key, partitions)
+            if output.key is not None
+            else record.partition % partitions
+        )
+        topic = self.settings.topic_dlq
+        self.outbox.add(topic, partition, output.key, output.value, output.headers)
+
+    def expire_waiting(self) -> None:
         deadline = time.monotonic() - self.settings.text_wait_s
         for status_id in [s for s, w in self.waiting.items() if w[0].since <= deadline]:
             for waiting in self.waiting.pop(status_id):
-                await self._dead_letter(
-                    waiting.event, waiting.ticket, "text_wait_expired",
+                self._dead_letter(
+                    waiting.record, waiting.ticket, "text_wait_expired",
                     f"no text for status {status_id} within {self.settings.text_wait_s:.0f} s",
                 )  # fmt: skip
 
-    def forget_partitions(self, revoked: set[Any]) -> int:
-        """Leave the corrections of revoked partitions to their new owner.
+    # --- flushing -------------------------------------------------------------------------
+    async def flush(self, consumer: AIOKafkaConsumer) -> int:
+        """Purge erased posts' lines, send the outputs, fsync the JSONL lines, then commit
+        the offsets whose records are all done; the records sent."""
+        assert self.sink is not None
+        self.publish_changed()
+        erasing, self.erasing = self.erasing, {}
+        purged: dict[Any, int] = {}
+        if erasing:
+            self.sink.discard(set(erasing))
+            purged = await asyncio.to_thread(self.sink.purge, "status_id", set(erasing))
+        self.outbox.add_changelogs(self.settings, self.store.take_writes())
+        for status_id in erasing:
+            # A tombstone even when no example is known here: one may exist from before.
+            key = status_id.encode()
+            self.outbox.add_keyed(self.settings.topic_training, self._of_training(), key, None)
+        sent = self.outbox.records
+        await self.outbox.send()
+        written = await asyncio.to_thread(self.sink.flush)
+        metrics.JSONL_BYTES.inc(written)
+        for had_corrections in erasing.values():
+            if had_corrections or purged:
+                metrics.TRAINING_EXAMPLES.labels("erased").inc()
+        if erasing and purged:
+            log.info("erased %d posts: %d JSONL lines purged", len(erasing), sum(purged.values()))
+        offsets = self._commit_offsets()
+        if offsets:
+            await consumer.commit(offsets)
+        return sent
 
-        They are unacked, so the new owner consumes them again and waits for their texts
-        itself; expiring them here would dead-letter corrections that are not late.
-        """
+    def _commit_offsets(self) -> dict[TopicPartition, int]:
+        done, self.done = self.done, []
+        touched: set[TopicPartition] = set()
+        for ticket in done:
+            if self.acks.complete(ticket):
+                assert isinstance(ticket.partition, TopicPartition)
+                touched.add(ticket.partition)
+        offsets = {tp: self.acks.resume_offset(tp) for tp in touched}
+        commit = {tp: o for tp, o in offsets.items() if o is not None}
+        commit.update(self.raw_read)
+        self.raw_read = {}
+        return commit
+
+    def forget(self, revoked: set[TopicPartition]) -> int:
+        """Drop the waiting corrections of revoked partitions: they are redelivered from the
+        last commit, to this worker or another."""
         dropped = 0
         for status_id in list(self.waiting):
-            kept = [w for w in self.waiting[status_id] if w.event.message.tp not in revoked]
+            waiting = self.waiting[status_id]
+            kept = [w for w in waiting if _tp(w.record) not in revoked]
             dropped += len(self.waiting[status_id]) - len(kept)
             if kept:
                 self.waiting[status_id] = kept
@@ -253,75 +316,14 @@ class HarvesterAgent:
             self.acks.forget(tp)
         return dropped
 
-    async def flush(self) -> None:
-        """fsync the JSONL lines, await the broker, then ack what they complete, in order."""
-        async with self.lock:
-            if not self.unflushed:
-                return
-            batch, self.unflushed = self.unflushed, []
-            assert self.sink is not None
-            written = await asyncio.to_thread(self.sink.flush)
-            metrics.JSONL_BYTES.inc(written)
-            await asyncio.gather(*(f for _, f in batch if f is not None))
-            for ticket, _ in batch:
-                for event in self.acks.complete(ticket):
-                    event.ack()
+    async def restore(self, partitions: set[int]) -> None:
+        await restore(self.settings, self.store, partitions)
+
+
+def _tp(record: ConsumerRecord[bytes, bytes]) -> TopicPartition:
+    return TopicPartition(record.topic, record.partition)
 
 
 def _first_error(exc: ValidationError) -> str:
     first = exc.errors()[0]
     return f"{'.'.join(str(p) for p in first['loc']) or 'record'}: {first['msg']}"
-
-
-def register(
-    app: faust.App, settings: Settings, guard: ShutdownGuard
-) -> HarvesterAgent | None:
-    if not settings.harvester_enabled:
-        return None
-    runtime = HarvesterAgent(app, settings)
-    # On stop: fsync what is done and ack it; corrections still waiting for text stay unacked.
-    guard.on_stop.append(runtime.flush)
-
-    async def crash(exc: Exception) -> None:
-        # Faust would restart the agent and go on with the next records, but records it had
-        # handed out and never acked would hold the partition's commits back for good. Stop
-        # the worker instead: after the restart everything unacked is consumed again.
-        log.exception("harvester failed; stopping the worker so its records are redone")
-        await app.crash(exc)
-
-    async def on_revoked(sender: Any, revoked: Any, **_: Any) -> None:
-        dropped = runtime.forget_partitions(set(revoked))
-        if dropped:
-            log.info("rebalance: %d waiting corrections left to the partitions' new owner", dropped)
-
-    app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
-
-    @app.agent(runtime.corrections_topic, name="harvest")
-    async def harvest(stream: Any) -> AsyncIterator[None]:
-        await runtime.start()
-        guard.start()
-        async for event in stream.noack().events():
-            try:
-                await runtime.on_correction(event)
-                if len(runtime.unflushed) >= 500:
-                    await runtime.flush()
-            except Exception as exc:
-                await crash(exc)
-            yield None
-
-    @app.agent(runtime.raw, name="post_texts")
-    async def post_texts(stream: Any) -> AsyncIterator[None]:
-        await runtime.start()
-        async for event in stream.events():
-            try:
-                await runtime.on_raw(event)
-            except Exception as exc:
-                await crash(exc)
-            yield None
-
-    async def flush_and_expire() -> None:
-        await runtime.expire_waiting()
-        await runtime.flush()
-
-    app.timer(interval=settings.harvest_flush_interval_s, name="harvest_flush")(flush_and_expire)
-    return runtime

@@ -19,12 +19,8 @@ log = logging.getLogger(__name__)
 def register(app: faust.App, settings: Settings) -> None:
     if not (settings.mirror_source_topic and settings.mirror_target_topic):
         return
-    source = app.topic(
-        settings.mirror_source_topic, key_serializer="raw", value_serializer="raw"
-    )
-    target = app.topic(
-        settings.mirror_target_topic, key_serializer="raw", value_serializer="raw"
-    )
+    source = app.topic(settings.mirror_source_topic, key_serializer="raw", value_serializer="raw")
+    target = app.topic(settings.mirror_target_topic, key_serializer="raw", value_serializer="raw")
 
     @app.agent(source, name="mirror")
     async def mirror_records(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
@@ -34,6 +30,4 @@ def register(app: faust.App, settings: Settings) -> None:
             await target.send(key=event.key, value=event.value, headers=event.headers)
             yield None
 
-    log.info(
-        "mirroring %s -> %s", settings.mirror_source_topic, settings.mirror_target_topic
-    )
+    log.info("mirroring %s -> %s", settings.mirror_source_topic, settings.mirror_target_topic)

@@ -34,6 +34,7 @@ from typing import Any, Final
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import ValidationError
 
+from streams.agents.harvest_io import harvester_group
 from streams.bench.baseline import now_ms
 from streams.bench.rig import (
     broker_for_run,
@@ -206,7 +207,12 @@ def run_agent(
     try:
         progress(f"agent: harvesting {config.corrections} corrections")
         committed = asyncio.run(
-            wait_committed(bootstrap, f"{prefix}.app", topics.corrections, config.timeout_s())
+            wait_committed(
+                bootstrap,
+                harvester_group(f"{prefix}.app"),
+                topics.corrections,
+                config.timeout_s(),
+            )
         )
         cpu_to, wall_to = cpu_seconds(worker.proc.pid), time.time()
     finally:

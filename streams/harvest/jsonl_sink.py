@@ -100,6 +100,11 @@ class DailyJsonlSink:
         self._buffer.append(example.to_bytes() + b"\n")
         self._keys.append(key)
 
+    def add_line(self, line: bytes, key: str | None = None) -> None:
+        """Buffer one record already serialised (one line of JSON, no newline)."""
+        self._buffer.append(line + b"\n")
+        self._keys.append(key)
+
     def discard(self, keys: set[str]) -> int:
         """Drop the buffered lines added with one of ``keys``; return how many were dropped."""
         pairs = zip(self._keys, self._buffer, strict=True)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Final
 
 from streams.models.corrections import (
@@ -54,6 +54,11 @@ def stored_size(value: object) -> int:
     An upper bound of what a JSON serialiser writes for it: escaping is the costliest form.
     """
     return len(json.dumps(value, separators=(",", ":")))
+
+
+def correction_size(correction: Correction) -> int:
+    """:func:`stored_size` of a correction's JSON form, computed by pydantic's serialiser."""
+    return len(correction.model_dump_json(ensure_ascii=True))
 
 
 def _rank(correction: Correction) -> tuple[int, datetime, str]:
@@ -97,6 +102,8 @@ def merge_correction(
     *,
     limit: int = MAX_CORRECTIONS,
     max_bytes: int = MAX_CORRECTIONS_BYTES,
+    sizes: Mapping[str, int] | None = None,
+    new_size: int | None = None,
 ) -> list[Correction]:
     """Add ``new`` to a post's corrections: deduplicated, oldest first, at most ``limit`` of
     them and at most ``max_bytes`` of JSON (as :func:`stored_size` counts it).
@@ -105,6 +112,9 @@ def merge_correction(
     admin overrides, older before newer), so the deciding correction is always kept. Keeping the
     top of a total order gives the same list whatever the arrival order. The cost: a dropped
     report no longer shows in provenance nor counts towards ``contested``.
+    ``sizes`` may give the :func:`correction_size` of ``existing`` by correction id, and
+    ``new_size`` that of ``new``, so that a post's kept corrections are not measured again on
+    every merge.
     Raises ValueError when the deciding correction alone is over ``max_bytes``.
     """
     if limit < 1:
@@ -116,21 +126,29 @@ def merge_correction(
             f"but the list holds status {', '.join(sorted(mismatched))}"
         )
     merged = dedupe_corrections([*existing, new])
-    sizes = {c.correction_id: stored_size(c.model_dump(mode="json")) for c in merged}
-    if len(merged) <= limit and sum(sizes.values()) + len(merged) + 1 <= max_bytes:
+    known = sizes or {}
+    measured = {
+        c.correction_id: (new_size if new_size is not None else correction_size(c))
+        if c is new
+        else known[c.correction_id]
+        if c.correction_id in known
+        else correction_size(c)
+        for c in merged
+    }
+    if len(merged) <= limit and sum(measured.values()) + len(merged) + 1 <= max_bytes:
         return merged
     keep: set[str] = set()
     used = 1  # the list's brackets; each element adds its size and a comma
     for correction in sorted(merged, key=_rank, reverse=True)[:limit]:
-        if used + sizes[correction.correction_id] + 1 > max_bytes:
+        if used + measured[correction.correction_id] + 1 > max_bytes:
             if not keep:
                 raise ValueError(
                     f"correction {correction.correction_id} alone takes "
-                    f"{sizes[correction.correction_id]} bytes, over the {max_bytes} allowed"
+                    f"{measured[correction.correction_id]} bytes, over the {max_bytes} allowed"
                 )
             break
         keep.add(correction.correction_id)
-        used += sizes[correction.correction_id] + 1
+        used += measured[correction.correction_id] + 1
     return [c for c in merged if c.correction_id in keep]
 
 
@@ -181,7 +199,12 @@ def build_training_example(
     chosen_text, chosen_language = _choose_text(used, deciding, text, language)
     if chosen_text is None:
         return None
-    return TrainingExample(
+    if harvested_at.tzinfo is None or harvested_at.utcoffset() is None:
+        raise ValueError("harvested_at needs a time zone")
+    # Built without validating again: every part comes from validated corrections or is
+    # checked above, and validation was most of a correction's cost at thousands a second.
+    # tests/harvest/test_harvest_policy.py checks that validating the result changes nothing.
+    return TrainingExample.model_construct(
         status_id=status_id,
         text=chosen_text,
         language=_blank_to_none(chosen_language),
@@ -192,9 +215,19 @@ def build_training_example(
         contested=is_contested(used, deciding),
         decided_by=deciding.source,
         deciding_correction_id=deciding.correction_id,
-        provenance=[ProvenanceEntry.of(c) for c in used],
+        provenance=[_provenance(c) for c in used],
         scored_model=scored_model,
         scored_prompt_version=scored_prompt_version,
         updated_at=max(c.timestamp for c in used),
-        harvested_at=harvested_at,
+        harvested_at=harvested_at.astimezone(UTC),
+    )
+
+
+def _provenance(correction: Correction) -> ProvenanceEntry:
+    return ProvenanceEntry.model_construct(
+        correction_id=correction.correction_id,
+        source=correction.source,
+        timestamp=correction.timestamp,
+        feedback_type=correction.feedback_type,
+        expected_categories=correction.expected_categories,
     )

@@ -104,8 +104,8 @@ async def prepare_worker_topics(settings: Settings) -> list[str]:
     """Create the catalog's missing topics before a worker subscribes; return drift warnings.
 
     Raises ConfigurationError when the harvester's inputs are not co-partitioned with its
-    tables: its tables have ``topic_partitions`` partitions, and Faust would otherwise crash
-    the agent over and over.
+    tables: their changelogs have ``topic_partitions`` partitions, and a post's text, its
+    corrections and their state must share a partition number.
     """
     from streams.kafka.client import client_options
 

@@ -52,7 +52,7 @@ def register(app: faust.App, harvester: HarvesterAgent, settings: Settings) -> N
         if not decision.may_write(correction.source):
             return _error(web, 403, f"this token may not write {correction.source} corrections")
         future = await app.producer.send(
-            harvester.corrections_topic.get_topic_name(),
+            harvester.corrections_topic_name,
             correction.status_id.encode(),
             correction.to_bytes(),
             None,

@@ -123,10 +123,12 @@ def test_2000_corrections_over_500_posts(env: dict[str, str], tmp_path: Path, ki
         if kill:
             asyncio.run(read_until(
                 _bootstrap(env), [env["STREAMS_TOPIC_TRAINING"]],
-                lambda rs: len(rs) >= 600, timeout_s=120,
+                lambda rs: len(rs) >= 1, timeout_s=120,
             ))  # fmt: skip
+            # At the first example: the harvester takes well under a second for all 2000.
             worker.kill()
             worker = WorkerProcess(env, tmp_path / "worker-restarted.log").start()
+            worker.wait_ready()
         deadline = time.monotonic() + 180
         while not matches():
             assert time.monotonic() < deadline, f"export never matched; {worker.log_tail()}"

@@ -12,6 +12,7 @@ from streams.categories import CATEGORIES
 from streams.harvest.policy import (
     PRECEDENCE,
     build_training_example,
+    correction_size,
     deciding_correction,
     dedupe_corrections,
     merge_correction,
@@ -275,3 +276,48 @@ def test_merge_is_independent_of_arrival_order(corrections: list[Correction], sh
     merged = fold(corrections)
     assert merged == fold(reordered)
     assert deciding_correction(merged) == deciding_correction(corrections)
+
+
+@given(corrections=correction_sets())
+def test_an_example_built_unvalidated_is_what_validation_gives(
+    corrections: list[Correction],
+) -> None:
+    example = build(corrections, text="cached text")
+    validated = TrainingExample.model_validate(example.model_dump())
+    assert validated == example
+    assert validated.to_bytes() == example.to_bytes()
+    assert TrainingExample.model_validate_json(example.to_bytes()) == example
+
+
+def test_an_example_needs_a_zoned_harvest_time() -> None:
+    with pytest.raises(ValueError, match="time zone"):
+        build_training_example("s1", [make("r1")], "text", None, harvested_at=datetime(2026, 3, 5))
+    local = datetime(2026, 3, 5, 14, tzinfo=timezone(timedelta(hours=2)))
+    example = build_training_example("s1", [make("r1")], "text", None, harvested_at=local)
+    assert example is not None and example.harvested_at == local
+    assert example.harvested_at.utcoffset() == timedelta(0)
+
+
+@given(corrections=correction_sets())
+def test_the_correction_size_is_the_stored_size(corrections: list[Correction]) -> None:
+    for correction in corrections:
+        assert correction_size(correction) == stored_size(correction.model_dump(mode="json"))
+
+
+@given(corrections=correction_sets())
+def test_known_sizes_merge_as_measured_ones(corrections: list[Correction]) -> None:
+    measured: list[Correction] = []
+    known: list[Correction] = []
+    for c in corrections:
+        measured = merge_correction(measured, c, limit=3, max_bytes=1_200)
+        sizes = {k.correction_id: correction_size(k) for k in known}
+        known = merge_correction(
+            known, c, limit=3, max_bytes=1_200, sizes=sizes, new_size=correction_size(c)
+        )
+        assert known == measured
+
+
+def test_the_correction_size_counts_escapes() -> None:
+    correction = make("é", text='hé "q" \\ \n\t\u2028 \U0001f600', reason="<&>")
+    assert correction_size(correction) == stored_size(correction.model_dump(mode="json"))
+    assert correction_size(correction) > len(correction.model_dump_json().encode())
