@@ -25,11 +25,18 @@ or an LLM outage since the start) read nothing of what was already there (in abo
 runs of tests/agents/test_llm_outage.py's rebalance test), and with new records arriving it
 would have read and committed past them. So the fetcher asks aiokafka for a copy taken when
 it asks, and asks for nothing when that copy is empty.
+
+**Records fetched while flow is stopped.** A fetch can be waiting when a rebalance stops the
+flow; what it returns then, Faust drops and answers by seeking to the committed offsets. A
+partition nothing was committed on keeps its position past the dropped records, so they were
+never read (tests/agents/test_llm_outage.py's rebalance test, in two runs of three once the
+app had no tables whose restore would seek again). The fetcher puts such records back: each
+still-assigned partition seeks to the first offset it was handed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
 import faust
@@ -55,7 +62,17 @@ class FetchOnlyAsked(aiokafka_driver.Consumer):
         asked = set(active_partitions)
         if not asked:
             return {}
-        return await super()._getmany(asked, timeout)
+        records = await super()._getmany(asked, timeout)
+        if records and not self.flow_active:
+            await self._put_back(records)
+            return {}
+        return records
+
+    async def _put_back(self, records: Mapping[Any, Sequence[Any]]) -> None:
+        assigned = self.assignment()
+        for tp, fetched in records.items():
+            if fetched and tp in assigned:
+                await self.seek(tp, fetched[0].offset)
 
 
 def install(app: faust.App) -> None:

@@ -137,3 +137,46 @@ def test_the_fetcher_asks_for_what_is_active_when_it_asks_and_never_for_nothing(
         assert len(thread.asked) == 1  # an empty set would have meant every partition
 
     asyncio.run(check())
+
+
+class StoppedMeanwhile:
+    """Stands in for Faust's consumer thread: the flow stops while its fetch is out, as a
+    rebalance stops it, and it keeps the seeks it is asked for."""
+
+    def __init__(self, consumer: FetchOnlyAsked, assigned: set[Any]) -> None:
+        self.consumer = consumer
+        self.assigned = assigned
+        self.seeks: list[tuple[Any, int]] = []
+
+    async def getmany(self, active_partitions: set[Any], timeout: float) -> dict[Any, list[Any]]:
+        self.consumer.stop_flow()
+        await asyncio.sleep(0)
+        return {tp: [_Record(7), _Record(8)] for tp in active_partitions}
+
+    def assignment(self) -> set[Any]:
+        return self.assigned
+
+    def seek(self, partition: Any, offset: int) -> None:
+        self.seeks.append((partition, offset))
+
+
+class _Record:
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
+
+
+def test_records_fetched_while_the_flow_is_stopped_are_put_back_not_dropped() -> None:
+    async def check() -> None:
+        app = faust.App("fetch-stop-test", env={}, autodiscover=False)
+        install(app)
+        consumer = app.consumer
+        assert isinstance(consumer, FetchOnlyAsked)
+        raw0, raw1 = TopicPartition("raw", 0), TopicPartition("raw", 1)
+        thread = StoppedMeanwhile(consumer, assigned={raw0})  # raw-1 went to another worker
+        consumer._thread = thread
+        consumer.resume_flow()
+        got = await consumer._getmany({raw0, raw1}, timeout=1)
+        assert got == {}  # Faust would drop them: nothing is handed over
+        assert thread.seeks == [(raw0, 7)]  # read again from the first, once flow resumes
+
+    asyncio.run(check())
