@@ -37,8 +37,8 @@ from pydantic import ValidationError
 from streams import metrics
 from streams.agents.harvest_io import Outbox, restore
 from streams.agents.ordered_acks import OrderedAcks, Ticket
+from streams.harvest.example_json import training_example_json
 from streams.harvest.jsonl_sink import DailyJsonlSink
-from streams.harvest.policy import build_training_example
 from streams.harvest.store import HarvestStore, TextTooLarge
 from streams.kafka.partitioning import partition_for_key
 from streams.kafka.records import Outgoing, dead_letter
@@ -160,14 +160,13 @@ class HarvesterAgent:
     def _publish_example(self, status_id: str, tickets: list[Ticket]) -> bool:
         """Publish the post's current example; False when its text is not known yet."""
         text, language = self.store.text_of(status_id)
-        corrections = self.store.corrections_of(status_id)
-        example = build_training_example(
-            status_id, corrections, text, language, harvested_at=datetime.now(UTC)
-        )
-        if example is None:
+        value = training_example_json(
+            status_id, self.store.corrections_of(status_id), self.store.provenance_of(status_id),
+            text, language, harvested_at=datetime.now(UTC),
+        )  # fmt: skip
+        if value is None:
             return False
         assert self.sink is not None
-        value = example.to_bytes()
         key = status_id.encode()
         self.outbox.add_keyed(self.settings.topic_training, self._of_training(), key, value)
         self.sink.add_line(value, key=status_id)

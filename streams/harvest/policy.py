@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
@@ -171,6 +172,56 @@ def _choose_text(
     return None, language
 
 
+@dataclass(frozen=True)
+class Decision:
+    """What the rules make of one post's corrections: everything an example is built from."""
+
+    status_id: str
+    used: list[Correction]
+    deciding: Correction
+    text: str
+    language: str | None
+    contested: bool
+    updated_at: datetime
+
+
+def decide(
+    status_id: str, corrections: Sequence[Correction], text: str | None, language: str | None
+) -> Decision | None:
+    """Apply the rules to a post's corrections; None while no text is known for it.
+
+    Raises ValueError when ``corrections`` is empty or holds another post's corrections.
+    """
+    if not corrections:
+        raise ValueError(f"no corrections for status {status_id}")
+    strangers = sorted({c.status_id for c in corrections if c.status_id != status_id})
+    if strangers:
+        raise ValueError(
+            f"corrections for status {', '.join(strangers)} passed for status {status_id}"
+        )
+    used = dedupe_corrections(corrections)
+    deciding = deciding_correction(used)
+    chosen_text, chosen_language = _choose_text(used, deciding, text, language)
+    if chosen_text is None:
+        return None
+    return Decision(
+        status_id=status_id,
+        used=used,
+        deciding=deciding,
+        text=chosen_text,
+        language=_blank_to_none(chosen_language),
+        contested=is_contested(used, deciding),
+        updated_at=max(c.timestamp for c in used),
+    )
+
+
+def require_zone(moment: datetime) -> datetime:
+    """``moment`` in UTC; raises ValueError when it has no time zone."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("harvested_at needs a time zone")
+    return moment.astimezone(UTC)
+
+
 def build_training_example(
     status_id: str,
     corrections: Sequence[Correction],
@@ -187,43 +238,35 @@ def build_training_example(
     correction carries no text. ``harvested_at`` must carry a time zone.
     Raises ValueError when ``corrections`` is empty or holds another post's corrections.
     """
-    if not corrections:
-        raise ValueError(f"no corrections for status {status_id}")
-    strangers = sorted({c.status_id for c in corrections if c.status_id != status_id})
-    if strangers:
-        raise ValueError(
-            f"corrections for status {', '.join(strangers)} passed for status {status_id}"
-        )
-    used = dedupe_corrections(corrections)
-    deciding = deciding_correction(used)
-    chosen_text, chosen_language = _choose_text(used, deciding, text, language)
-    if chosen_text is None:
+    decision = decide(status_id, corrections, text, language)
+    if decision is None:
         return None
-    if harvested_at.tzinfo is None or harvested_at.utcoffset() is None:
-        raise ValueError("harvested_at needs a time zone")
+    harvested_at = require_zone(harvested_at)
+    deciding = decision.deciding
     # Built without validating again: every part comes from validated corrections or is
     # checked above, and validation was most of a correction's cost at thousands a second.
     # tests/harvest/test_harvest_policy.py checks that validating the result changes nothing.
     return TrainingExample.model_construct(
         status_id=status_id,
-        text=chosen_text,
-        language=_blank_to_none(chosen_language),
+        text=decision.text,
+        language=decision.language,
         labels=label_vector(deciding.expected_categories),
         feedback_type=deciding.feedback_type,
         original_prediction=deciding.actual_categories,
         corrected_to=deciding.expected_categories,
-        contested=is_contested(used, deciding),
+        contested=decision.contested,
         decided_by=deciding.source,
         deciding_correction_id=deciding.correction_id,
-        provenance=[_provenance(c) for c in used],
+        provenance=[provenance_entry(c) for c in decision.used],
         scored_model=scored_model,
         scored_prompt_version=scored_prompt_version,
-        updated_at=max(c.timestamp for c in used),
-        harvested_at=harvested_at.astimezone(UTC),
+        updated_at=decision.updated_at,
+        harvested_at=harvested_at,
     )
 
 
-def _provenance(correction: Correction) -> ProvenanceEntry:
+def provenance_entry(correction: Correction) -> ProvenanceEntry:
+    """The correction as the example lists it, built without validating it again."""
     return ProvenanceEntry.model_construct(
         correction_id=correction.correction_id,
         source=correction.source,

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from streams.harvest.example_json import provenance_json
 from streams.harvest.policy import MAX_CORRECTIONS_BYTES, merge_correction, stored_size
 from streams.kafka.catalog import TABLE_RECORD_MAX_BYTES
 from streams.kafka.partitioning import partition_for_key
@@ -64,11 +65,12 @@ class Erasure:
 @dataclass
 class _Kept:
     """A post's corrections, each with its JSON form (ASCII, so its length is its size as
-    :func:`stored_size` counts it)."""
+    :func:`stored_size` counts it) and its entry in the example's provenance, by id."""
 
     corrections: list[Correction]
     encoded: dict[str, bytes]
     partition: int
+    provenance: dict[str, bytes]
 
     def sizes(self) -> dict[str, int]:
         return {k: len(v) for k, v in self.encoded.items()}
@@ -109,6 +111,11 @@ class HarvestStore:
         kept = self._corrections.get(status_id)
         return list(kept.corrections) if kept else []
 
+    def provenance_of(self, status_id: str) -> dict[str, bytes]:
+        """The kept corrections' provenance entries as JSON, by correction id."""
+        kept = self._corrections.get(status_id)
+        return kept.provenance if kept else {}
+
     def __len__(self) -> int:
         return len(self.texts) + len(self._corrections) + len(self.erased)
 
@@ -143,7 +150,12 @@ class HarvestStore:
         encoded = {
             c.correction_id: new if c is correction else before[c.correction_id] for c in merged
         }
-        self._corrections[status_id] = _Kept(merged, encoded, partition)
+        listed = kept.provenance if kept else {}
+        provenance = {
+            c.correction_id: provenance_json(c) if c is correction else listed[c.correction_id]
+            for c in merged
+        }
+        self._corrections[status_id] = _Kept(merged, encoded, partition, provenance)
         value = b"[" + b",".join(encoded.values()) + b"]"
         self.writes.append(ChangelogWrite(CORRECTIONS, partition, _key(status_id), value))
         return merged
@@ -195,7 +207,8 @@ class HarvestStore:
             else:
                 corrections = [Correction.model_validate(c) for c in json.loads(value)]
                 encoded = {c.correction_id: _encode(c) for c in corrections}
-                self._corrections[status_id] = _Kept(corrections, encoded, partition)
+                provenance = {c.correction_id: provenance_json(c) for c in corrections}
+                self._corrections[status_id] = _Kept(corrections, encoded, partition, provenance)
         elif table == ERASED:
             if value is None:
                 self.erased.pop(status_id, None)
