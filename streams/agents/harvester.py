@@ -67,7 +67,7 @@ class FeedbackCounts:
     def add(self, correction: Correction) -> None:
         self.by_feedback_type[correction.feedback_type] += 1
         self.by_source[correction.source] += 1
-        self.by_category.update(c.value for c in correction.expected_categories)
+        self.by_category.update(correction.expected_categories)  # str enums: counted by name
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -102,6 +102,17 @@ class HarvesterAgent:
         self.erasing: dict[str, bool] = {}
         self.sink: DailyJsonlSink | None = None
         self.counts = FeedbackCounts()
+        self._counters: dict[tuple[str, str], Any] = {}
+        self._published = metrics.TRAINING_EXAMPLES.labels("published")
+
+    def _corrections_counter(self, source: str, feedback_type: str) -> Any:
+        # Looking a labelled child up costs more than the rest of counting a correction.
+        counter = self._counters.get((source, feedback_type))
+        if counter is None:
+            counter = self._counters[(source, feedback_type)] = metrics.CORRECTIONS.labels(
+                source, feedback_type
+            )
+        return counter
 
     def open(self, producer: AIOKafkaProducer) -> None:
         self.outbox = Outbox(producer)
@@ -131,7 +142,7 @@ class HarvesterAgent:
         except ValidationError as exc:
             self._dead_letter(record, ticket, "invalid_correction", _first_error(exc))
             return
-        metrics.CORRECTIONS.labels(correction.source, correction.feedback_type).inc()
+        self._corrections_counter(correction.source, correction.feedback_type).inc()
         self.counts.add(correction)
         if self.store.is_erased(correction.status_id):
             metrics.HARVEST_IGNORED.labels("erased_post").inc()
@@ -170,7 +181,7 @@ class HarvesterAgent:
         key = status_id.encode()
         self.outbox.add_keyed(self.settings.topic_training, self._of_training(), key, value)
         self.sink.add_line(value, key=status_id)
-        metrics.TRAINING_EXAMPLES.labels("published").inc()
+        self._published.inc()
         self.done.extend(tickets)
         return True
 
