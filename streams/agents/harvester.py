@@ -56,6 +56,16 @@ class _Waiting:
     since: float
 
 
+@dataclass(frozen=True)
+class Staged:
+    """A batch's outputs and the offsets they complete, from :meth:`HarvesterAgent.stage`."""
+
+    outbox: Outbox
+    #: Posts erased in the batch, each with whether it had corrections.
+    erasing: dict[str, bool]
+    offsets: dict[TopicPartition, int]
+
+
 @dataclass
 class FeedbackCounts:
     """Counts of the corrections this worker has read, for ``GET /api/feedback/summary``."""
@@ -268,34 +278,52 @@ class HarvesterAgent:
                 )  # fmt: skip
 
     # --- flushing -------------------------------------------------------------------------
-    async def flush(self, consumer: AIOKafkaConsumer) -> int:
-        """Purge erased posts' lines, send the outputs, fsync the JSONL lines, then commit
-        the offsets whose records are all done; the records sent."""
-        assert self.sink is not None
+    def stage(self) -> Staged:
+        """Close the batch: its examples, changelog records and tombstones in one outbox, and
+        the offsets they complete. Nothing is sent yet; :meth:`complete` does that."""
         self.publish_changed()
         erasing, self.erasing = self.erasing, {}
-        purged: dict[Any, int] = {}
         if erasing:
+            assert self.sink is not None
             self.sink.discard(set(erasing))
-            purged = await asyncio.to_thread(self.sink.purge, "status_id", set(erasing))
         self.outbox.add_changelogs(self.settings, self.store.take_writes())
         for status_id in erasing:
             # A tombstone even when no example is known here: one may exist from before.
             key = status_id.encode()
             self.outbox.add_keyed(self.settings.topic_training, self._of_training(), key, None)
-        sent = self.outbox.records
-        await self.outbox.send()
+        outbox, self.outbox = self.outbox, Outbox(self.outbox.producer)
+        return Staged(outbox, erasing, self._commit_offsets())
+
+    async def complete(self, staged: Staged, consumer: AIOKafkaConsumer) -> int:
+        """Purge erased posts' lines, send the outputs, fsync the JSONL lines, then commit
+        the offsets whose records are all done; the records sent.
+
+        Another batch may be processed meanwhile (its lines may be written with these), but
+        the next :meth:`stage` must wait for this to return: a batch's erasures purge the
+        files only after every earlier line is in them."""
+        assert self.sink is not None
+        purged: dict[Any, int] = {}
+        if staged.erasing:
+            purged = await asyncio.to_thread(self.sink.purge, "status_id", set(staged.erasing))
+        sent = staged.outbox.records
+        await staged.outbox.send()
         written = await asyncio.to_thread(self.sink.flush)
         metrics.JSONL_BYTES.inc(written)
-        for had_corrections in erasing.values():
+        for had_corrections in staged.erasing.values():
             if had_corrections or purged:
                 metrics.TRAINING_EXAMPLES.labels("erased").inc()
-        if erasing and purged:
-            log.info("erased %d posts: %d JSONL lines purged", len(erasing), sum(purged.values()))
-        offsets = self._commit_offsets()
-        if offsets:
-            await consumer.commit(offsets)
+        if staged.erasing and purged:
+            log.info(
+                "erased %d posts: %d JSONL lines purged",
+                len(staged.erasing), sum(purged.values()),
+            )  # fmt: skip
+        if staged.offsets:
+            await consumer.commit(staged.offsets)
         return sent
+
+    async def flush(self, consumer: AIOKafkaConsumer) -> int:
+        """:meth:`stage` and :meth:`complete` the batch in progress; the records sent."""
+        return await self.complete(self.stage(), consumer)
 
     def _commit_offsets(self) -> dict[TopicPartition, int]:
         done, self.done = self.done, []
