@@ -123,7 +123,9 @@ class HarvestStore:
     def put_text(self, status_id: str, text: str, language: str | None, partition: int) -> None:
         """Keep a post's text; raises TextTooLarge when its record would be over the bound."""
         record = {"text": text, "language": language, "partition": partition, "seen": time.time()}
-        size = stored_size(record)
+        value = _value(record)
+        # Escaping changes only non-ASCII characters: an ASCII record is its own stored size.
+        size = len(value) if value.isascii() else stored_size(record)
         if size > TABLE_RECORD_MAX_BYTES:
             raise TextTooLarge(
                 f"the post's text takes {size} bytes as JSON, over the {TABLE_RECORD_MAX_BYTES} "
@@ -131,7 +133,7 @@ class HarvestStore:
             )
         self.texts[status_id] = record
         self.texts.move_to_end(status_id)
-        self.writes.append(ChangelogWrite(TEXTS, partition, _key(status_id), _value(record)))
+        self.writes.append(ChangelogWrite(TEXTS, partition, _key(status_id), value))
         self._evict_texts()
 
     def merge(self, correction: Correction, partition: int) -> list[Correction]:

@@ -116,3 +116,15 @@ def test_losing_a_partition_forgets_what_was_stored_from_it() -> None:
     store.forget_partitions({1})
     assert store.text_of("s1") == (None, None) and not store.is_erased("s3")
     assert [c.correction_id for c in store.corrections_of("s2")] == ["a"]
+
+
+def test_an_ascii_text_is_bounded_by_its_record_bytes_exactly() -> None:
+    store = HarvestStore(6, 10)
+    store.put_text("s0", "", None, 0)
+    overhead = len(store.take_writes()[0].value or b"")
+    # The record differs but for the text and its time, whose digits may differ by a few.
+    fits = "a" * (TABLE_RECORD_MAX_BYTES - overhead - 5)
+    store.put_text("s1", fits, None, 0)
+    assert store.text_of("s1") == (fits, None)
+    with pytest.raises(TextTooLarge):
+        store.put_text("s2", fits + "a" * 30, None, 0)
