@@ -28,6 +28,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 from kafka_io import create_topics, produce
 
+from streams.agents.harvest_io import harvester_group
 from streams.calibration.map import CalibrationMap, CategoryCalibration
 from streams.harvest.export import latest_per_key
 from streams.kafka.admin import describe_topic
@@ -112,6 +113,9 @@ def snapshot(env: dict[str, str]) -> Snapshot:
         "scored": asyncio.run(_topic_records(bootstrap, env["STREAMS_TOPIC_SCORED"])),
         "end_offsets": asyncio.run(_end_offsets(bootstrap, live)),
         "group": asyncio.run(_group_offsets(bootstrap, env["STREAMS_APP_ID"])),
+        "harvester_group": asyncio.run(
+            _group_offsets(bootstrap, harvester_group(env["STREAMS_APP_ID"]))
+        ),
     }
 
 
@@ -161,10 +165,18 @@ def live(worker_env: dict[str, str], tmp_path: Path) -> Any:
 
         def settled() -> bool:
             ends = asyncio.run(_end_offsets(bootstrap, inputs))
-            committed = asyncio.run(_group_offsets(bootstrap, env["STREAMS_APP_ID"]))
+            # The classifier commits the raw topic in the app's group, the harvester both
+            # inputs in its own.
+            scored = asyncio.run(_group_offsets(bootstrap, env["STREAMS_APP_ID"]))
+            harvested = asyncio.run(
+                _group_offsets(bootstrap, harvester_group(env["STREAMS_APP_ID"]))
+            )
             examples, _ = asyncio.run(latest_per_key(bootstrap, env["STREAMS_TOPIC_TRAINING"]))
-            return len(examples) == CORRECTED and all(
-                committed.get(k) == v for k, v in ends.items()
+            raw = env["STREAMS_TOPIC_RAW"]
+            return (
+                len(examples) == CORRECTED
+                and all(harvested.get(k) == v for k, v in ends.items())
+                and all(scored.get(k) == v for k, v in ends.items() if k.startswith(f"{raw}:"))
             )
 
         wait_for("the live worker to score and harvest everything", settled, 180)
@@ -222,7 +234,8 @@ def test_shadow_candidates_leave_the_live_topics_and_group_untouched(
     env, posts, _worker = live
     bootstrap = env["STREAMS_KAFKA_BOOTSTRAP_SERVERS"]
     before = snapshot(env)
-    assert len({r[2] for r in before["scored"]}) == POSTS and before["group"]
+    assert len({r[2] for r in before["scored"]}) == POSTS
+    assert before["group"] and before["harvester_group"]
     calibration = tmp_path / "calibration.json"
     calibration.write_bytes(CALIBRATION.to_bytes())
 
@@ -279,6 +292,7 @@ def test_shadow_candidates_leave_the_live_topics_and_group_untouched(
 
     after = snapshot(env)
     assert after["group"] == before["group"]
+    assert after["harvester_group"] == before["harvester_group"]
     assert after["end_offsets"] == before["end_offsets"]
     assert after["scored"] == before["scored"]  # every record, offset and byte
 
