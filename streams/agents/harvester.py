@@ -174,16 +174,17 @@ class HarvesterAgent:
         superset of the last; the compacted topic would keep only the latest anyway.
         """
         changed, self.changed = self.changed, {}
+        now = datetime.now(UTC)
         for status_id, entries in changed.items():
-            if not self._publish_example(status_id, [e.ticket for e in entries]):
+            if not self._publish_example(status_id, [e.ticket for e in entries], now):
                 self.waiting.setdefault(status_id, []).extend(entries)
 
-    def _publish_example(self, status_id: str, tickets: list[Ticket]) -> bool:
+    def _publish_example(self, status_id: str, tickets: list[Ticket], now: datetime) -> bool:
         """Publish the post's current example; False when its text is not known yet."""
         text, language = self.store.text_of(status_id)
         value = training_example_json(
             status_id, self.store.corrections_of(status_id), self.store.provenance_of(status_id),
-            text, language, harvested_at=datetime.now(UTC),
+            text, language, harvested_at=now,
         )  # fmt: skip
         if value is None:
             return False
