@@ -21,10 +21,17 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 
 import faust
 import mode
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import CommitFailedError, IllegalStateError
@@ -43,8 +50,11 @@ from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
+
 #: Records read per batch: a batch's outputs go out together and its offsets are committed once.
-BATCH_RECORDS = 2000
+BATCH_RECORDS = 5000
+#: Records handled between two chances for the event loop to answer the broker.
+YIELD_EVERY = 200
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -105,12 +115,10 @@ class HarvestRunner:
                 async with self.lock:
                     raw = [rs for tp, rs in fetched.items() if tp.topic == self.settings.topic_raw]
                     for records in raw:
-                        for record in records:
-                            agent.on_raw(record)
+                        await _each(records, agent.on_raw)
                     for tp, records in fetched.items():
                         if tp.topic != self.settings.topic_raw:
-                            for record in records:
-                                agent.on_correction(record)
+                            await _each(records, agent.on_correction)
                     agent.expire_waiting()
                     due = time.monotonic() - last_flush >= self.settings.harvest_flush_interval_s
                     if fetched or agent.done or agent.outbox.records or due:
@@ -190,6 +198,18 @@ class HarvestRunner:
             await self.consumer.stop()
         if self.producer is not None:
             await self.producer.stop()
+
+
+async def _each(
+    records: list[ConsumerRecord[bytes, bytes]],
+    handle: Callable[[ConsumerRecord[bytes, bytes]], None],
+) -> None:
+    # Yielding now and then lets the previous batch's acks, fsync and commit be answered
+    # while this one is worked on; without it they waited for the whole batch, each step.
+    for start in range(0, len(records), YIELD_EVERY):
+        for record in records[start : start + YIELD_EVERY]:
+            handle(record)
+        await asyncio.sleep(0)
 
 
 def register(app: faust.App, settings: Settings, guard: ShutdownGuard) -> HarvesterAgent | None:
