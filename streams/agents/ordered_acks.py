@@ -13,14 +13,16 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Ticket:
-    """Given at tracking time; hand it back to :meth:`OrderedAcks.complete`."""
+class Ticket(NamedTuple):
+    """Given at tracking time; hand it back to :meth:`OrderedAcks.complete`.
+
+    A named tuple: made and hashed for every record, which a frozen dataclass does in Python.
+    """
 
     partition: Hashable
     offset: int

@@ -60,9 +60,9 @@ def training_example_json(
 def _example_bytes(decision: Decision, provenance: Mapping[str, bytes], harvested: bytes) -> bytes:
     deciding = decision.deciding
     expected = tuple(deciding.expected_categories)
-    entries = b",".join(
+    entries = b",".join([
         provenance.get(c.correction_id) or provenance_json(c) for c in decision.used
-    )
+    ])  # fmt: skip
     return b"".join((
         b'{"schema_version":1,"status_id":', _string(decision.status_id),
         b',"text":', _string(decision.text),

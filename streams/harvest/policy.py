@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, NamedTuple
 
 from streams.models.corrections import (
     Correction,
@@ -172,8 +171,7 @@ def _choose_text(
     return None, language
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     """What the rules make of one post's corrections: everything an example is built from."""
 
     status_id: str

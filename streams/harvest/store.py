@@ -25,7 +25,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from streams.harvest.example_json import provenance_json
 from streams.harvest.policy import MAX_CORRECTIONS_BYTES, merge_correction, stored_size
@@ -45,8 +45,7 @@ class TextTooLarge(ValueError):
     """A post's text is too large to keep in the texts table."""
 
 
-@dataclass(frozen=True)
-class ChangelogWrite:
+class ChangelogWrite(NamedTuple):
     table: str
     partition: int
     key: bytes
