@@ -87,14 +87,40 @@ def html_to_text(html: str) -> str:
     links show their visible text (``invisible`` parts dropped, ``ellipsis`` parts end in "…"),
     and mentions and hashtags read as ``@user`` and ``#tag``.
     """
-    renderer = _TextRenderer()
-    renderer.feed(_escape_unclosable(html))
-    renderer.close()
-    text = "".join(renderer.parts)
+    text = _plain_paragraphs(html)
+    if text is None:
+        renderer = _TextRenderer()
+        renderer.feed(_escape_unclosable(html))
+        renderer.close()
+        text = "".join(renderer.parts)
     text = re.sub(r"[ \t]*\n[ \t]*", "\n", text)
     text = re.sub(r"\n{3,}", "\n\n", text)
     text = re.sub(r" {2,}", " ", text)
     return text.strip()
+
+
+_PLAIN_TAG: Final = re.compile(r"<(/?p|br ?/?)>")
+
+
+def _plain_paragraphs(html: str) -> str | None:
+    """What the renderer's parts join to, for text in bare ``<p>`` and ``<br>`` tags only
+    (most posts); None for anything else, which the renderer reads.
+
+    html.parser took 24 us for one short paragraph, most of a post's cost in the harvester.
+    tests/models/test_status_text.py holds the two to the same result.
+    """
+    if "&" in html:
+        return None
+    pieces = _PLAIN_TAG.split(html)
+    parts = []
+    for index, piece in enumerate(pieces):
+        if index % 2:  # a tag, as the renderer's handlers write it
+            parts.append("\n" if piece.startswith("br") else "\n\n")
+        elif "<" in piece or ">" in piece:
+            return None
+        else:
+            parts.append(WHITESPACE.sub(" ", piece))
+    return "".join(parts)
 
 
 _COMMENT_CLOSE: Final = re.compile(r"--\s*>")

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.models.status import (
@@ -17,6 +17,7 @@ from streams.models.status import (
     scoring_target,
     status_text,
 )
+from streams.models.status_html import _escape_unclosable, _plain_paragraphs, _TextRenderer
 
 DATA = Path(__file__).parents[1] / "data"
 
@@ -207,3 +208,37 @@ def test_an_overlong_status_loses_the_end_of_its_body_not_its_warning_or_alt_tex
     assert len(text) == MAX_STATUS_TEXT_CHARS
     assert text.startswith("Content warning: cw\n\nword word")
     assert text.endswith("\n\nAlt text: first\nAlt text: last one")
+
+
+def _rendered(content: str) -> str:
+    # The renderer alone, as html_to_text runs it when the plain-paragraph path declines.
+    renderer = _TextRenderer()
+    renderer.feed(_escape_unclosable(content))
+    renderer.close()
+    return "".join(renderer.parts)
+
+
+_PLAIN = [
+    *list("ab \n\t\r\x00\x0b\u00a0\u2028é🙂<>&;/"), "<p>", "</p>", "<br>", "<br/>", "<br />",
+    "<P>", "<p >", "<b>", "&amp;",
+]  # fmt: skip
+
+
+_BARE = st.lists(
+    st.sampled_from(["<p>", "</p>", "<br>", "<br/>", "<br />"]) | st.text(max_size=8), max_size=12
+).map("".join)
+
+
+@settings(max_examples=400)
+@given(st.lists(st.sampled_from(_PLAIN), max_size=30).map("".join) | _BARE)
+def test_plain_paragraphs_read_as_the_renderer_reads_them(content: str) -> None:
+    plain = _plain_paragraphs(content)
+    if plain is not None:
+        assert plain == _rendered(content)
+
+
+def test_the_plain_path_takes_bare_paragraphs_and_declines_other_markup() -> None:
+    assert _plain_paragraphs("<p>a  b</p><p>c<br>d</p>") == "\n\na b\n\n\n\nc\nd\n\n"
+    assert _plain_paragraphs('<p><a href="x">x</a></p>') is None
+    assert _plain_paragraphs("<p>a &amp; b</p>") is None
+    assert _plain_paragraphs("<p>a < b</p>") is None
