@@ -121,12 +121,18 @@ class AskedFor:
         return {tp: [] for tp in active_partitions}
 
 
+def installed_fetcher(app_id: str) -> FetchOnlyAsked:
+    """The consumer of an app given this module's flow control and fetching."""
+    app = faust.App(app_id, env={}, autodiscover=False)
+    install(app)
+    consumer = app.consumer
+    assert isinstance(consumer, FetchOnlyAsked)
+    return consumer
+
+
 def test_the_fetcher_asks_for_what_is_active_when_it_asks_and_never_for_nothing() -> None:
     async def check() -> None:
-        app = faust.App("fetch-test", env={}, autodiscover=False)
-        install(app)
-        consumer = app.consumer
-        assert isinstance(consumer, FetchOnlyAsked)
+        consumer = installed_fetcher("fetch-test")
         thread = AskedFor()
         consumer._thread = thread
         thread.live = {"raw-0", "raw-1"}
@@ -167,10 +173,7 @@ class _Record:
 
 def test_records_fetched_while_the_flow_is_stopped_are_put_back_not_dropped() -> None:
     async def check() -> None:
-        app = faust.App("fetch-stop-test", env={}, autodiscover=False)
-        install(app)
-        consumer = app.consumer
-        assert isinstance(consumer, FetchOnlyAsked)
+        consumer = installed_fetcher("fetch-stop-test")
         raw0, raw1 = TopicPartition("raw", 0), TopicPartition("raw", 1)
         thread = StoppedMeanwhile(consumer, assigned={raw0})  # raw-1 went to another worker
         consumer._thread = thread
